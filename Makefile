@@ -1,0 +1,59 @@
+# Hands-On Deep Learning. `make help` lists the targets.
+# Every target depends on `setup`, so a fresh machine needs nothing installed by hand.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Run options (see README): FAST=1, NB=04, ARGS='-p EPOCHS 3 -p SEED 1'
+FAST ?= 0
+NB   ?=
+ARGS ?=
+JOBS ?= 2
+
+.PHONY: help setup run test lab bench strip sync lint student grade clean
+
+help:
+	@echo "make setup   create .venv and install the course (idempotent)"
+	@echo "make run     execute every notebook headless into build/ (FAST=1, NB=04, ARGS='-p EPOCHS 3')"
+	@echo "make test    unit tests, notebook lint, notebooks under nbval in fast mode"
+	@echo "make lab     open JupyterLab on the course"
+	@echo "make bench   full-mode run; writes benchmarks/BENCHMARKS.md"
+	@echo "make strip   remove outputs from notebooks/ (before committing)"
+	@echo "make sync    rewrite Colab badges and install cells from pyproject [tool.course]"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the course into $(VENV) (first time: a few minutes)..."
+	@$(PY) -m pip install -qq --upgrade pip 2>&1 | grep -v "is ignored" || true
+	@set -o pipefail; $(PY) -m pip install -qq -e ".[local,dev]" 2>&1 | grep -v "is ignored: it is neither" ; \
+	  status=$${PIPESTATUS[0]}; test $$status -eq 0 || { echo "pip install failed ($$status)"; exit $$status; }
+	@touch $(STAMP)
+	@echo "Setup done: $$($(PY) -c 'import course_utils; print(course_utils.__version__)')"
+
+run: setup
+	COURSE_FAST=$(FAST) $(PY) -m course_utils.tools.run --out build $(if $(NB),--nb $(NB)) $(if $(filter 1 true True,$(FAST)),--fast) $(ARGS)
+
+bench: setup
+	$(PY) -m course_utils.tools.run --out build/bench $(if $(NB),--nb $(NB)) $(if $(filter 1 true True,$(FAST)),--fast) --bench benchmarks/BENCHMARKS.md $(ARGS)
+
+test: setup
+	COURSE_FAST=1 COURSE_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) --dist loadfile \
+	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q
+
+lint: setup
+	$(PY) -m course_utils.tools.nbtools lint notebooks
+
+strip: setup
+	$(PY) -m course_utils.tools.nbtools strip notebooks
+
+sync: setup
+	$(PY) -m course_utils.tools.nbtools sync notebooks
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks
+
+clean:
+	rm -rf build

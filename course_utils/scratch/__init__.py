@@ -1,0 +1,8 @@
+"""NumPy reference implementations of what the notebooks build from scratch.
+
+One submodule per topic; everything public is re-exported here, so a notebook can use
+``cu.scratch.sigmoid`` once it has built its own. These are the references that exercise
+checks compare against and that later cells use, so an unsolved exercise never breaks
+the rest of a notebook.
+"""
+from ._validate import as_float_array  # noqa: F401
