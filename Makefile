@@ -11,7 +11,7 @@ NB   ?=
 ARGS ?=
 JOBS ?= 2
 
-.PHONY: help setup run test lab bench strip sync lint student grade clean
+.PHONY: help setup run test lab bench strip sync lint student grade browser clean
 
 help:
 	@echo "make setup   create .venv and install the course (idempotent)"
@@ -21,6 +21,8 @@ help:
 	@echo "make bench   full-mode run; writes benchmarks/BENCHMARKS.md"
 	@echo "make strip   remove outputs from notebooks/ (before committing)"
 	@echo "make sync    rewrite Colab badges and install cells from pyproject [tool.course]"
+	@echo "make student write student versions to build/student/ (NB=04 for one)"
+	@echo "make grade SUBMISSIONS=<folder>   autograde submissions into build/grades/"
 
 setup: $(STAMP)
 
@@ -39,7 +41,7 @@ run: setup
 bench: setup
 	$(PY) -m course_utils.tools.run --out build/bench $(if $(NB),--nb $(NB)) $(if $(filter 1 true True,$(FAST)),--fast) --bench benchmarks/BENCHMARKS.md $(ARGS)
 
-test: setup
+test: setup browser
 	COURSE_FAST=1 COURSE_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest -n $(JOBS) --dist loadfile \
 	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q
 
@@ -51,6 +53,19 @@ strip: setup
 
 sync: setup
 	$(PY) -m course_utils.tools.nbtools sync notebooks
+
+# Instructors (README, "For instructors"): student versions and autograding with nbgrader.
+SUBMISSIONS ?=
+student: setup
+	$(PY) -m course_utils.tools.grading student --out build/student $(if $(NB),--nb $(NB))
+
+grade: setup
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of submitted notebooks>"; exit 2; }
+	$(PY) -m course_utils.tools.grading grade "$(SUBMISSIONS)" --out build/grades
+
+# Headless Chromium for the browser test (Debian's package; nothing downloads a browser).
+browser:
+	@bash .ci/install-browser.sh
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks
