@@ -6,3 +6,7 @@ checks compare against and that later cells use, so an unsolved exercise never b
 the rest of a notebook.
 """
 from ._validate import as_float_array  # noqa: F401
+from .activations import *  # noqa: F401,F403
+from .backprop import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403
+from .descent import *  # noqa: F401,F403

@@ -1,0 +1,186 @@
+"""Unit tests for course_utils.scratch.activations (notebook 02)."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from course_utils import scratch
+from course_utils.scratch import activations as A
+
+Z = np.linspace(-4.0, 4.0, 81) + 0.013  # avoids exactly 0, where some derivatives have kinks
+
+PAIRS = [
+    ("step", A.step, A.step_grad),
+    ("linear", A.linear, A.linear_grad),
+    ("sigmoid", A.sigmoid, A.sigmoid_grad),
+    ("tanh", A.tanh, A.tanh_grad),
+    ("relu", A.relu, A.relu_grad),
+    ("leaky_relu", A.leaky_relu, A.leaky_relu_grad),
+    ("elu", A.elu, A.elu_grad),
+    ("gelu", A.gelu, A.gelu_grad),
+]
+
+
+def test_reexported_from_scratch():
+    for name in A.__all__:
+        assert getattr(scratch, name) is getattr(A, name)
+
+
+def test_import_does_not_load_tensorflow():
+    import subprocess
+    import sys
+    code = "import sys, course_utils as cu; cu.scratch.gelu(1.0); print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name,f,df", PAIRS, ids=[p[0] for p in PAIRS])
+def test_derivative_matches_central_difference(name, f, df):
+    h = 1e-6
+    numeric = (f(Z + h) - f(Z - h)) / (2 * h)
+    np.testing.assert_allclose(df(Z), numeric, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,f,df", PAIRS, ids=[p[0] for p in PAIRS])
+def test_shape_preserved_and_lookup(name, f, df):
+    z = np.arange(-3.0, 3.0).reshape(2, 3)
+    assert f(z).shape == (2, 3) and df(z).shape == (2, 3)
+    assert A.activation(name) == (f, df)
+    assert np.ndim(f(0.5)) == 0
+
+
+def test_closed_form_values():
+    assert A.sigmoid(0.0) == 0.5
+    np.testing.assert_allclose(A.sigmoid(2.0), 1 / (1 + math.exp(-2)))
+    np.testing.assert_allclose(A.tanh(Z), 2 * A.sigmoid(2 * Z) - 1, atol=1e-12)
+    np.testing.assert_array_equal(A.relu([-2.0, 0.0, 3.0]), [0.0, 0.0, 3.0])
+    np.testing.assert_array_equal(A.step([-2.0, 0.0, 3.0]), [0.0, 0.0, 1.0])
+    np.testing.assert_allclose(A.leaky_relu([-2.0, 3.0], alpha=0.1), [-0.2, 3.0])
+    np.testing.assert_allclose(A.elu([-1.0, 2.0], alpha=2.0), [2 * (math.exp(-1) - 1), 2.0])
+    # GELU(1) = 1 * Phi(1) = 0.841344746...
+    np.testing.assert_allclose(A.gelu(1.0), 0.8413447460685429, rtol=1e-12)
+    np.testing.assert_allclose(A.gelu(Z, approximate=True), A.gelu(Z), atol=1e-3)
+
+
+def test_tf_conventions_at_zero():
+    assert A.relu_grad(0.0) == 0.0
+    assert A.leaky_relu_grad(0.0, alpha=0.3) == 0.3
+    assert A.elu_grad(0.0, alpha=0.5) == 0.5 and A.elu_grad(0.0) == 1.0
+    assert A.sigmoid_grad(0.0) == 0.25 and A.tanh_grad(0.0) == 1.0
+
+
+def test_sigmoid_stable_for_huge_inputs():
+    z = np.array([-1e4, -800.0, -40.0, 0.0, 40.0, 800.0, 1e4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any overflow warning fails the test
+        s = A.sigmoid(z)
+        g = A.sigmoid_grad(z)
+    assert np.all(np.isfinite(s)) and np.all(np.isfinite(g))
+    assert s[0] == 0.0 and s[-1] == 1.0 and s[3] == 0.5
+    np.testing.assert_allclose(s[2], math.exp(-40) / (1 + math.exp(-40)), rtol=1e-12)  # not rounded to 0
+    assert np.all(np.diff(s) >= 0)
+
+
+def test_elu_no_overflow_for_large_positive():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert A.elu(1000.0) == 1000.0
+        assert A.elu_grad(1000.0) == 1.0
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1])
+def test_softmax_any_axis(axis):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(3, 4, 5))
+    s = A.softmax(z, axis=axis)
+    assert s.shape == z.shape and np.all(s > 0)
+    np.testing.assert_allclose(s.sum(axis=axis), 1.0)
+    e = np.exp(z)
+    np.testing.assert_allclose(s, e / e.sum(axis=axis, keepdims=True))
+
+
+def test_softmax_stable_and_shift_invariant():
+    z = np.array([[1000.0, 999.0, 0.0], [-1000.0, -1001.0, -2000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = A.softmax(z)
+    np.testing.assert_allclose(s[0], s[1])
+    np.testing.assert_allclose(s[0, :2], [1 / (1 + math.exp(-1)), math.exp(-1) / (1 + math.exp(-1))])
+    np.testing.assert_allclose(A.softmax(z[0] + 7.0), A.softmax(z[0]))
+    # softmax is a distribution, not a one-hot pick of the biggest score
+    p = A.softmax(np.array([2.0, 1.0, 0.1]))
+    assert 0.6 < p[0] < 0.7 and p[1] > 0.2
+
+
+def test_softmax_jacobian_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(2, 4))
+    J = A.softmax_jacobian(z)
+    assert J.shape == (2, 4, 4)
+    h = 1e-6
+    for n in range(2):
+        for j in range(4):
+            dz = np.zeros(4)
+            dz[j] = h
+            col = (A.softmax(z[n] + dz) - A.softmax(z[n] - dz)) / (2 * h)
+            np.testing.assert_allclose(J[n, :, j], col, atol=1e-8)
+    np.testing.assert_allclose(J.sum(axis=1), 0.0, atol=1e-12)
+    # axis argument: the class axis first
+    np.testing.assert_allclose(A.softmax_jacobian(z.T, axis=0), J)
+
+
+def test_dead_units_hand_count():
+    acts = np.array([[0.0, 1.0, 0.0, 0.0],
+                     [0.0, 0.0, 2.0, 0.0],
+                     [0.0, 3.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(A.dead_units(acts), [True, False, False, True])
+    assert A.dead_share(acts) == 0.5
+    assert A.dead_share(acts + 1e-9, tol=1e-6) == 0.5
+    assert A.dead_share(acts + 1e-9) == 0.0
+    assert A.dead_share(np.ones((5, 3))) == 0.0
+
+
+def test_validation_errors_name_the_argument():
+    with pytest.raises(TypeError, match="z must be a number"):
+        A.relu("abc")
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+        A.leaky_relu(1.0, alpha=-0.1)
+    with pytest.raises(TypeError, match="alpha must be a number"):
+        A.leaky_relu(1.0, alpha="0.1")
+    with pytest.raises(ValueError, match="alpha must be a finite number > 0"):
+        A.elu(1.0, alpha=0.0)
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
+        A.softmax(np.zeros((2, 3)), axis=2)
+    with pytest.raises(ValueError, match="at least 1 dimension"):
+        A.softmax(1.0)
+    with pytest.raises(TypeError, match="axis must be an int"):
+        A.softmax(np.zeros(3), axis=1.0)
+    with pytest.raises(ValueError, match="softmax is not element-wise"):
+        A.activation("softmax")
+    with pytest.raises(ValueError, match="unknown activation 'relux'"):
+        A.activation("relux")
+    with pytest.raises(ValueError, match="activations must have 2 dimension"):
+        A.dead_share(np.zeros(4))
+    with pytest.raises(ValueError, match="at least one input"):
+        A.dead_share(np.zeros((0, 4)))
+    with pytest.raises(TypeError, match="approximate must be True or False"):
+        A.gelu(1.0, approximate="yes")
+
+
+def test_agrees_with_keras_activations():
+    keras = pytest.importorskip("keras")
+    z = np.linspace(-6, 6, 97).astype(np.float32) + np.float32(0.01)
+    ka = keras.activations
+    cases = [
+        (A.sigmoid(z), ka.sigmoid(z)),
+        (A.tanh(z), ka.tanh(z)),
+        (A.relu(z), ka.relu(z)),
+        (A.leaky_relu(z, 0.2), ka.leaky_relu(z, negative_slope=0.2)),
+        (A.elu(z), ka.elu(z)),
+        (A.gelu(z), ka.gelu(z, approximate=False)),
+        (A.gelu(z, approximate=True), ka.gelu(z, approximate=True)),
+        (A.softmax(z.reshape(1, -1)), ka.softmax(z.reshape(1, -1))),
+    ]
+    for ours, theirs in cases:
+        np.testing.assert_allclose(ours, np.asarray(theirs), atol=1e-5, rtol=1e-5)
