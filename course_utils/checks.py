@@ -38,7 +38,9 @@ def _ok(name: str, quiet: bool) -> bool:
 
 
 def _short(x: Any, limit: int = 200) -> str:
-    if isinstance(x, np.ndarray):
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        s = repr(x.item())
+    elif isinstance(x, np.ndarray):
         with np.printoptions(precision=5, threshold=12, edgeitems=3):
             s = f"array shape {x.shape} dtype {x.dtype}: {np.array2string(x)}"
     else:

@@ -391,9 +391,14 @@ def toy(name: str, n: int = 400, noise: float = 0.0, seed: int | None = 0):
         X = X + rng.uniform(-radius, radius, X.shape) * noise
         y = np.r_[np.ones(n1), np.zeros(n0)]
     elif name == "xor":
-        X = rng.uniform(-5, 5, (n, 2))
-        X = X + np.sign(X) * 0.3  # keep a margin around the axes, as Playground does
-        y = (X[:, 0] * X[:, 1] >= 0).astype(float)
+        # balanced: n1 points in quadrants I/III (label 1), n0 in II/IV (label 0), with a
+        # 0.3 margin around the axes as in Playground
+        mag = rng.uniform(0.3, 5.3, (n, 2))
+        s1 = rng.choice([-1.0, 1.0], n)
+        sx = s1
+        sy = np.r_[s1[:n1], -s1[n1:]]
+        X = mag * np.c_[sx, sy]
+        y = np.r_[np.ones(n1), np.zeros(n0)]
         X = X + rng.uniform(-5, 5, X.shape) * noise
     elif name == "gaussian":
         var = 0.5 + 3.5 * noise

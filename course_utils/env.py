@@ -54,20 +54,22 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python's ``random``, NumPy and, if it is already imported or installed, Keras."""
+def seed_everything(seed: int, keras: bool | None = None) -> None:
+    """Seed Python's ``random``, NumPy and Keras.
+
+    ``keras=None`` seeds Keras only if it is already imported (so a NumPy-only notebook
+    never pays for importing TensorFlow); ``True`` imports and seeds it.
+    """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     random.seed(int(seed))
     np.random.seed(int(seed))
     os.environ["PYTHONHASHSEED"] = str(int(seed))
-    if _keras_available():
-        import keras
-        keras.utils.set_random_seed(int(seed))
-
-
-def _keras_available() -> bool:
-    return "keras" in sys.modules or _version("keras") is not None
+    if keras is None:
+        keras = "keras" in sys.modules
+    if keras:
+        import keras as _keras
+        _keras.utils.set_random_seed(int(seed))
 
 
 def device() -> str:
@@ -116,9 +118,7 @@ def setup(seed: int = 42, fast: bool | None = None, tensorflow: bool = True,
     if not isinstance(fast, (bool, np.bool_)):
         raise TypeError(f"fast must be True, False or None, got {fast!r}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if tensorflow and _version("keras") is not None:
-        import keras  # noqa: F401  (so seed_everything seeds it)
-    seed_everything(seed)
+    seed_everything(seed, keras=bool(tensorflow and _version("keras") is not None))
     report = {
         "python": platform.python_version(),
         "numpy": np.__version__,

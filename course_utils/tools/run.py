@@ -139,6 +139,7 @@ def run_one(path: Path, out: Path, fast: bool, params: dict, timeout: int, progr
     env_before = {k: os.environ.get(k) for k in ("COURSE_RESULTS", "COURSE_FAST")}
     os.environ["COURSE_RESULTS"] = results_file
     os.environ["COURSE_FAST"] = "1" if fast else "0"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ info lines out of the log
     t0 = time.perf_counter()
     try:
         with PeakMemory() as mem:

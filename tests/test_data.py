@@ -1,0 +1,182 @@
+import hashlib
+import http.server
+import io
+import threading
+from functools import partial
+
+import numpy as np
+import pytest
+
+import course_utils as cu
+from course_utils import data
+
+
+@pytest.mark.parametrize("name,xshape,ydtype", [
+    ("digits", (1797, 64), np.int64), ("iris", (150, 4), np.int64),
+    ("breast_cancer", (569, 30), np.int64), ("diabetes", (442, 10), np.float64),
+    ("wine", (178, 13), np.int64)])
+def test_bundled_tabular_sets(name, xshape, ydtype, capsys):
+    X, y = data.load(name)
+    assert X.shape == xshape and X.dtype == np.float64
+    assert y.shape == (xshape[0],) and y.dtype == ydtype
+    assert "bundled" in capsys.readouterr().out
+
+
+def test_mnist_offline_uses_bundled_subset(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA_CACHE", str(tmp_path))
+    ds = data.load("mnist")
+    assert ds.X.shape == (5000, 28, 28) and ds.X.dtype == np.uint8 and ds.X.max() == 255
+    assert np.bincount(ds.y).tolist() == [500] * 10
+    out = capsys.readouterr().out
+    assert "bundled" in out and "offline mode" in out  # says which source and why
+    Xtr, Xte, ytr, yte = ds.train_test_split(test_size=0.2, seed=0)
+    assert len(Xte) == 1000 and np.bincount(yte).tolist() == [100] * 10
+
+
+def test_manifest_lists_every_dataset_with_license_and_checksum():
+    m = data.manifest()
+    assert set(m) == set(data.names())
+    for name, entry in m.items():
+        assert entry["source"] and entry["license"], name
+        if entry["kind"] != "generated":
+            ds = data.load(name, source="bundled", verbose=False)
+            assert data.array_sha256(ds.X, ds.y) == entry["sha256"], name
+    assert m["mnist"]["full"]["sha256"] == data.MNIST_SHA256
+
+
+def test_unknown_name_suggests():
+    with pytest.raises(ValueError, match="Did you mean 'mnist'"):
+        data.load("minst")
+    with pytest.raises(TypeError):
+        data.load(3)
+
+
+def test_bad_source_and_args():
+    with pytest.raises(ValueError, match="source must be"):
+        data.load("iris", source="web")
+    with pytest.raises(ValueError, match="no full"):
+        data.load("iris", source="full")
+    with pytest.raises(TypeError, match="no extra arguments"):
+        data.load("iris", n=3)
+
+
+def test_full_source_offline_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA_CACHE", str(tmp_path))
+    with pytest.raises(data.DownloadError, match="offline"):
+        data.load("mnist", source="full")
+
+
+@pytest.mark.parametrize("name", data.TOY_NAMES)
+def test_toy_sets(name):
+    X, y = data.toy(name, n=301, noise=0.2, seed=1)
+    assert X.shape == (301, 2) and X.dtype == np.float32
+    assert set(np.unique(y)) == {0, 1} and abs(int(y.sum()) - 150) <= 1
+    assert np.abs(X).max() < 12
+    X2, y2 = data.toy(name, n=301, noise=0.2, seed=1)
+    np.testing.assert_array_equal(X, X2)
+    ds = data.load(name, n=50, noise=0.0, verbose=False)
+    assert ds.X.shape == (50, 2)
+
+
+def test_toy_sets_are_what_they_claim():
+    X, y = data.toy("xor", n=400, noise=0.0)
+    assert np.all((X[:, 0] * X[:, 1] >= 0) == (y == 1))
+    X, y = data.toy("circle", n=400, noise=0.0)
+    r = np.hypot(X[:, 0], X[:, 1])
+    assert r[y == 1].max() <= 2.5 + 1e-6 and r[y == 0].min() >= 3.5 - 1e-6
+
+
+@pytest.mark.parametrize("kwargs,match", [({"n": 1}, "n must"), ({"noise": 2.0}, "noise must"),
+                                          ({"noise": "lots"}, "noise must")])
+def test_toy_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        data.toy("spiral", **kwargs)
+    with pytest.raises(ValueError, match="toy set must be"):
+        data.toy("donut")
+
+
+# ---- the real download path, against a local HTTP server on loopback -------------------
+
+def _fake_mnist_npz() -> bytes:
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    np.savez(buf, x_train=rng.integers(0, 256, (60, 28, 28), dtype=np.uint8), y_train=np.arange(60) % 10,
+             x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), y_test=np.arange(10))
+    return buf.getvalue()
+
+
+@pytest.fixture
+def local_server(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    payload = _fake_mnist_npz()
+    (root / "mnist.npz").write_bytes(payload)
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    hits = []
+    orig = handler.func.do_GET
+
+    def counting(self):
+        hits.append(self.path)
+        return orig(self)
+    handler.func.do_GET = counting
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", hashlib.sha256(payload).hexdigest(), hits
+    handler.func.do_GET = orig
+    httpd.shutdown()
+
+
+def test_download_verifies_caches_and_reuses(local_server, tmp_path, monkeypatch):
+    url, sha, hits = local_server
+    monkeypatch.setenv("COURSE_DATA_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(data, "MNIST_URL", url + "/mnist.npz")
+    monkeypatch.setattr(data, "MNIST_SHA256", sha)
+    ds = data.load("mnist", source="full")
+    assert ds.X.shape == (60, 28, 28) and ds.X_test.shape == (10, 28, 28)
+    assert ds.source.startswith("full") and len(hits) == 1
+    # second time: from the cache, no request; even offline
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    ds2 = data.load("mnist")
+    assert ds2.source.startswith("full") and len(hits) == 1
+    assert ds2.train_test_split()[1].shape == (10, 28, 28)  # the official split is kept
+
+
+def test_download_with_wrong_checksum_leaves_no_cache(local_server, tmp_path, monkeypatch):
+    url, sha, hits = local_server
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("COURSE_DATA_CACHE", str(cache))
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(data.DownloadError, match="checksum mismatch"):
+        data.download(url + "/mnist.npz", "mnist.npz", "0" * 64)
+    assert list(cache.iterdir()) == []
+    # auto falls back to the bundled set and says why
+    monkeypatch.setattr(data, "MNIST_URL", url + "/mnist.npz")
+    monkeypatch.setattr(data, "MNIST_SHA256", "0" * 64)
+    ds = data.load("mnist")
+    assert ds.source.startswith("bundled") and "checksum" in ds.extra["fallback_reason"]
+
+
+def test_corrupt_cache_is_fetched_again(local_server, tmp_path, monkeypatch):
+    url, sha, hits = local_server
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "mnist.npz").write_bytes(b"truncated")
+    monkeypatch.setenv("COURSE_DATA_CACHE", str(cache))
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    monkeypatch.delenv("CI", raising=False)
+    path = data.download(url + "/mnist.npz", "mnist.npz", sha)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha and len(hits) == 1
+
+
+def test_unreachable_server_falls_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_CACHE", str(tmp_path))
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(data, "MNIST_URL", "http://127.0.0.1:9/mnist.npz")  # discard port: refused
+    ds = cu.data.load("mnist")
+    assert ds.source.startswith("bundled") and "could not download" in ds.extra["fallback_reason"]

@@ -1,0 +1,85 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import course_utils as cu
+
+
+@pytest.mark.parametrize("raw,expected", [("1", True), ("true", True), ("YES", True), ("0", False),
+                                          ("", False), ("off", False)])
+def test_fast_mode_reads_env(monkeypatch, raw, expected):
+    monkeypatch.setenv("COURSE_FAST", raw)
+    assert cu.fast_mode() is expected
+
+
+def test_fast_mode_unset_is_full(monkeypatch):
+    monkeypatch.delenv("COURSE_FAST", raising=False)
+    assert cu.fast_mode() is False
+
+
+def test_fast_mode_rejects_garbage(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "maybe")
+    with pytest.raises(ValueError, match="COURSE_FAST"):
+        cu.fast_mode()
+
+
+def test_import_does_not_import_tensorflow():
+    code = "import sys, course_utils as cu; cu.setup(seed=1, tensorflow=False, quiet=True); " \
+           "cu.data.toy('xor'); cu.checks.close('x', 1, 1, quiet=True); import course_utils.plots; " \
+           "print(any(m == 'tensorflow' or m.startswith('tensorflow.') or m == 'keras' for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_setup_seeds_numpy_and_reports(capsys):
+    r1 = cu.setup(seed=3, fast=True, tensorflow=False)
+    a = np.random.rand(3)
+    cu.setup(seed=3, fast=True, tensorflow=False, quiet=True)
+    b = np.random.rand(3)
+    np.testing.assert_array_equal(a, b)
+    text = capsys.readouterr().out
+    assert "FAST" in text and "NumPy" in text and "Colab" in text
+    assert r1["fast"] is True and r1["colab"] is False and r1["seed"] == 3
+
+
+def test_setup_with_tensorflow_reports_device_and_seeds_keras():
+    r = cu.setup(seed=5, fast=False, quiet=True)
+    assert r["device"].startswith(("CPU", "GPU")) and r["keras"]
+    import keras
+    x1 = keras.random.normal((3,), seed=None)
+    cu.setup(seed=5, fast=False, quiet=True)
+    x2 = keras.random.normal((3,), seed=None)
+    np.testing.assert_allclose(np.asarray(x1), np.asarray(x2))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_setup_rejects_bad_seed(bad):
+    with pytest.raises(ValueError, match="seed"):
+        cu.setup(seed=bad, tensorflow=False, quiet=True)
+
+
+def test_setup_rejects_bad_fast():
+    with pytest.raises(TypeError, match="fast"):
+        cu.setup(seed=1, fast="yes", tensorflow=False, quiet=True)
+
+
+def test_record_headline_writes_results_file(tmp_path, monkeypatch, capsys):
+    f = tmp_path / "r.jsonl"
+    monkeypatch.setenv("COURSE_RESULTS", str(f))
+    assert cu.record_headline("accuracy", 0.98, target=0.97) is True
+    assert cu.record_headline("error", 0.2, target=0.1, higher_is_better=False) is False
+    assert cu.record_headline("time", 3.0) is None
+    rows = [json.loads(line) for line in f.read_text().splitlines()]
+    assert [r["name"] for r in rows] == ["accuracy", "error", "time"]
+    assert rows[0]["reached"] is True and rows[1]["reached"] is False
+    assert "NOT reached" in capsys.readouterr().out
+
+
+def test_record_headline_validates():
+    with pytest.raises(TypeError, match="value"):
+        cu.record_headline("x", "high")
+    with pytest.raises(ValueError, match="name"):
+        cu.record_headline("", 1.0)
