@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+import matplotlib
+
+matplotlib.use("Agg")  # in this process only: kernels started by tests keep the inline backend
 os.environ["COURSE_OFFLINE"] = "1"  # nothing downloads in tests (the download test serves its own files)
 
 REPO = Path(__file__).resolve().parents[1]

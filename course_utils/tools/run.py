@@ -136,7 +136,8 @@ def run_one(path: Path, out: Path, fast: bool, params: dict, timeout: int, progr
     target = out / path.name
     fd, results_file = tempfile.mkstemp(suffix=".jsonl")
     os.close(fd)
-    env_before = {k: os.environ.get(k) for k in ("COURSE_RESULTS", "COURSE_FAST")}
+    env_before = {k: os.environ.get(k) for k in ("COURSE_RESULTS", "COURSE_FAST", "MPLBACKEND")}
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures go into the notebook
     os.environ["COURSE_RESULTS"] = results_file
     os.environ["COURSE_FAST"] = "1" if fast else "0"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ info lines out of the log

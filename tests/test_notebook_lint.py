@@ -1,0 +1,150 @@
+"""Every notebook follows CONVENTIONS.md, and the lint catches the breakages it should."""
+import copy
+import json
+import re
+
+import pytest
+
+from course_utils.tools import nbtools
+
+from conftest import REPO
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert any(p.name == "00_welcome.ipynb" for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_follows_conventions(path):
+    problems = nbtools.lint_notebook(path)
+    assert not problems, f"{path.name} breaks CONVENTIONS.md:\n  " + "\n  ".join(problems)
+
+
+def test_welcome_syllabus_links_every_notebook():
+    nb = nbtools.load(REPO / "notebooks" / "00_welcome.ipynb")
+    text = "\n".join(nbtools._src(c) for c in nb["cells"] if c["cell_type"] == "markdown")
+    linked = set(re.findall(r"\]\((\d\d_[a-z0-9_]+\.ipynb)\)", text))
+    present = {p.name for p in NOTEBOOKS}
+    assert present <= linked | {"00_welcome.ipynb"}, f"not in the 00 syllabus: {present - linked}"
+    assert linked <= present, f"00 links notebooks that do not exist: {linked - present}"
+
+
+# ---- the lint itself fails where it should --------------------------------------------
+
+@pytest.fixture
+def good(tmp_path):
+    """A copy of 00_welcome (a notebook known to pass) to break in different ways."""
+    src = nbtools.load(REPO / "notebooks" / "00_welcome.ipynb")
+    def write(nb, name="00_welcome.ipynb"):
+        p = tmp_path / name
+        p.write_text(json.dumps(nb))
+        return p
+    assert nbtools.lint_notebook(write(src)) == []
+    return src, write
+
+
+def test_lint_fails_on_outputs(good):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hi"}]
+    cell["execution_count"] = 1
+    assert any("outputs" in p for p in nbtools.lint_notebook(write(nb)))
+    assert nbtools.strip_notebook(nb) is True
+    assert nbtools.lint_notebook(write(nb)) == []
+
+
+def test_lint_fails_without_parameters_cell(good):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    for c in nb["cells"]:
+        c.get("metadata", {}).pop("tags", None)
+    assert any("parameters" in p for p in nbtools.lint_notebook(write(nb)))
+
+
+def test_lint_fails_when_fast_does_not_default_from_env(good):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    p = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    p["source"] = nbtools._src(p).replace("FAST = cu.fast_mode()", "FAST = False")
+    assert any("COURSE_FAST" in p for p in nbtools.lint_notebook(write(nb)))
+
+
+def test_lint_fails_without_badge(good):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    nb["cells"][0]["source"] = nbtools.BADGE_RE.sub("", nbtools._src(nb["cells"][0]))
+    assert any("badge" in p for p in nbtools.lint_notebook(write(nb)))
+
+
+def test_lint_fails_on_bad_name_and_title(good):
+    nb, write = good
+    assert any("NN_slug" in p for p in nbtools.lint_notebook(write(nb, "Welcome.ipynb")))
+    assert any("does not match" in p for p in nbtools.lint_notebook(write(nb, "01_welcome.ipynb")))
+
+
+def test_lint_requires_exercises_from_01_on(good):
+    nb, write = good
+    probs = nbtools.lint_notebook(write(nb, "01_welcome.ipynb"))
+    assert any("autograded exercises" in p for p in probs)
+    assert any("written answer" in p for p in probs)
+
+
+def test_lint_checks_exercise_structure(good):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    nb["cells"][0]["source"] = nbtools._src(nb["cells"][0]).replace("# 00 ·", "# 01 ·").replace(
+        "00_welcome.ipynb", "01_welcome.ipynb")
+    meta = lambda **kw: {"nbgrader": {"schema_version": 3, "locked": False, "task": False, **kw}}  # noqa: E731
+    answer = {"cell_type": "code", "execution_count": None, "outputs": [], "source": "def f(x):\n    return x\n",
+              "metadata": meta(grade=False, solution=True, grade_id="ex1")}
+    tests = {"cell_type": "code", "execution_count": None, "outputs": [], "source": "assert f(1) == 1\n",
+             "metadata": meta(grade=True, solution=False, grade_id="ex1_tests", points=1, locked=True)}
+    nb["cells"] += [answer, tests]
+    probs = nbtools.lint_notebook(write(nb, "01_welcome.ipynb"), min_exercises=1, min_written=0)
+    assert any("BEGIN SOLUTION" in p for p in probs)
+    assert any("cu.checks" in p for p in probs)
+    assert any("HIDDEN TESTS" in p for p in probs)
+    answer["source"] = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+    tests["source"] = ("cu.checks.equal('f', f(1), 1)\n### BEGIN HIDDEN TESTS\n"
+                       "cu.checks.equal('f', f(2), 2)\n### END HIDDEN TESTS\n")
+    assert nbtools.lint_notebook(write(nb, "01_welcome.ipynb"), min_exercises=1, min_written=0) == []
+    tests["metadata"]["nbgrader"]["locked"] = False
+    assert any("locked test cell" in p for p in
+               nbtools.lint_notebook(write(nb, "01_welcome.ipynb"), min_exercises=1, min_written=0))
+
+
+def test_sync_rewrites_badge_and_install_line_from_the_one_setting(good, tmp_path):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    fork = {"repository": "someone/fork", "release": "v9.9.9"}
+    assert nbtools.sync_notebook(nb, "00_welcome.ipynb", fork) is True
+    text = json.dumps(nb)
+    assert "github/someone/fork/blob/v9.9.9/notebooks/00_welcome.ipynb" in text
+    assert "git+https://github.com/someone/fork@v9.9.9" in text
+    assert "hands-on-dl/hands-on-deep-learning" not in text
+    assert nbtools.lint_notebook(write(nb), setting=fork) == []
+    assert any("badge" in p for p in nbtools.lint_notebook(write(nb)))  # the real setting disagrees now
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.course]\nrepository = "someone/fork"\nrelease = "v9.9.9"\n')
+    assert nbtools.course_setting(pyproject) == fork
+
+
+def test_course_setting_validation(tmp_path):
+    p = tmp_path / "pyproject.toml"
+    p.write_text('[tool.course]\nrepository = "no-slash"\nrelease = "v1"\n')
+    with pytest.raises(ValueError, match="owner/name"):
+        nbtools.course_setting(p)
+
+
+def test_cli_lint_and_strip(good, tmp_path, capsys):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    next(c for c in nb["cells"] if c["cell_type"] == "code")["execution_count"] = 3
+    path = write(nb)
+    assert nbtools.main(["lint", str(path)]) == 1
+    assert nbtools.main(["strip", str(path)]) == 0
+    assert nbtools.main(["lint", str(path)]) == 0
+    assert "1/1 notebooks follow" in capsys.readouterr().out

@@ -1,0 +1,61 @@
+"""The papermill runner behind `make run` and `make bench`."""
+import json
+
+import nbformat
+import pytest
+
+from course_utils.tools import run
+
+
+def _nb(path, body, params="FAST = cu.fast_mode()\nEPOCHS = None\n"):
+    cells = [nbformat.v4.new_code_cell("import course_utils as cu"),
+             nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
+             nbformat.v4.new_code_cell(body)]
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                          "language": "python"}})
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _nb(nbs / "01_ok.ipynb", "import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\n"
+        "cu.record_headline('accuracy', 0.5 if FAST else 0.9, target=0.8)\nprint('EPOCHS', EPOCHS)")
+    _nb(nbs / "02_broken.ipynb", "raise RuntimeError('boom')")
+    return nbs
+
+
+def test_select(folder):
+    assert [p.name for p in run.select(None, folder)] == ["01_ok.ipynb", "02_broken.ipynb"]
+    assert [p.name for p in run.select("2", folder)] == ["02_broken.ipynb"]
+    assert [p.name for p in run.select("02,01", folder)] == ["02_broken.ipynb", "01_ok.ipynb"]
+    with pytest.raises(SystemExit, match="matches no notebook"):
+        run.select("07", folder)
+
+
+@pytest.mark.parametrize("text,value", [("3", 3), ("0.5", 0.5), ("True", True), ("none", None), ("adam", "adam")])
+def test_parse_value(text, value):
+    assert run.parse_value(text) == value
+
+
+@pytest.mark.slow
+def test_run_executes_records_and_reports(folder, tmp_path, capsys):
+    out = tmp_path / "build"
+    bench = tmp_path / "BENCH.md"
+    code = run.main(["--out", str(out), "--notebooks", str(folder), "--fast", "-p", "EPOCHS", "7",
+                     "--bench", str(bench)])
+    assert code == 1  # one notebook failed
+    text = capsys.readouterr().out
+    assert "01_ok.ipynb" in text and "FAILED" in text and "RuntimeError" in text
+    assert "accuracy = 0.5 ✗ (target 0.8)" in text
+    executed = nbformat.read(out / "01_ok.ipynb", as_version=4)
+    assert "EPOCHS 7" in json.dumps(executed.cells[-1].outputs)
+    assert (out / "01_ok.html").exists() and (out / "index.html").exists()
+    assert list((out / "figures" / "01").glob("*.png"))
+    table = bench.read_text()
+    assert "## fast mode" in table and "| 01_ok.ipynb | ok |" in table and "| 02_broken.ipynb | FAILED |" in table
+    # a full-mode run of one notebook adds its section and keeps the fast one
+    assert run.main(["--out", str(out), "--notebooks", str(folder), "--nb", "01", "--bench", str(bench)]) == 0
+    table = bench.read_text()
+    assert "## full mode" in table and "## fast mode" in table and "accuracy = 0.9 ✓" in table
