@@ -28,7 +28,9 @@ def fig_to_png(fig, dpi: int = 80) -> bytes:
 
 
 def is_png(data: bytes) -> bool:
-    """True if ``data`` starts with the PNG signature and decodes as an image."""
+    """True if ``data`` (bytes, or the memoryview ipywidgets 8 returns) is a decodable PNG."""
+    if isinstance(data, memoryview):
+        data = data.tobytes()
     if not isinstance(data, (bytes, bytearray)) or not data.startswith(PNG_MAGIC):
         return False
     from PIL import Image
