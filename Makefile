@@ -11,7 +11,7 @@ NB   ?=
 ARGS ?=
 JOBS ?= 2
 
-.PHONY: help setup run test lab bench strip sync lint student grade browser clean
+.PHONY: help setup run test lab bench strip sync lint student grade browser hooks clean
 
 help:
 	@echo "make setup   create .venv and install the course (idempotent)"
@@ -20,6 +20,7 @@ help:
 	@echo "make lab     open JupyterLab on the course"
 	@echo "make bench   full-mode run; writes benchmarks/BENCHMARKS.md"
 	@echo "make strip   remove outputs from notebooks/ (before committing)"
+	@echo "make hooks   refuse commits of notebooks with outputs (git pre-commit hook)"
 	@echo "make sync    rewrite Colab badges and install cells from pyproject [tool.course]"
 	@echo "make student write student versions to build/student/ (NB=04 for one)"
 	@echo "make grade SUBMISSIONS=<folder>   autograde submissions into build/grades/"
@@ -50,6 +51,10 @@ lint: setup
 
 strip: setup
 	$(PY) -m course_utils.tools.nbtools strip notebooks
+
+hooks:
+	git config core.hooksPath .githooks
+	@echo "pre-commit hook on: commits of notebooks with outputs are refused (make strip fixes them)"
 
 sync: setup
 	$(PY) -m course_utils.tools.nbtools sync notebooks

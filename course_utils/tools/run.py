@@ -276,7 +276,7 @@ def main(argv=None) -> int:
     results = []
     for i, path in enumerate(nbs, 1):
         print(f"[{i}/{len(nbs)}] {path.name}", flush=True)
-        r = run_one(path, out, args.fast, params, args.timeout, progress=sys.stderr.isatty() or True)
+        r = run_one(path, out, args.fast, params, args.timeout, progress=True)
         print(f"      {r.status} in {r.seconds:.1f} s, peak {r.peak_mb:.0f} MB"
               + (f"  {r.error}" if r.error else ""), flush=True)
         results.append(r)
