@@ -10,3 +10,4 @@ from .activations import *  # noqa: F401,F403
 from .backprop import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
 from .descent import *  # noqa: F401,F403
+from .neurons import *  # noqa: F401,F403
