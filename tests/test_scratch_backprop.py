@@ -198,6 +198,20 @@ def test_mlp_backward_passes_gradient_check(activation, output, k):
     assert max(errs.values()) < 1e-6, errs
 
 
+def test_mlp_deltas_are_the_backward_signal_of_each_layer():
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(5, 3)), np.array([0, 1, 1, 0, 1])
+    net = bp.MLP([3, 4, 4, 2], activation="tanh", seed=1)
+    _, grads = net.loss_and_grads(X, y)
+    assert [d.shape for d in net.deltas] == [(5, 4), (5, 4), (5, 2)]
+    np.testing.assert_allclose(net.deltas[-1], bp.softmax_cross_entropy_grad(y, net.logits(X)))
+    np.testing.assert_allclose(grads["b2"], net.deltas[1].sum(axis=0))
+    # dL/dZ1 by finite differences on a bias trick: dL/db1 = sum over rows of dL/dZ1
+    num_b1 = bp.numerical_gradient(lambda v: net.loss(X, y, params={**net.params, "b1": v}),
+                                   net.params["b1"])
+    np.testing.assert_allclose(net.deltas[0].sum(axis=0), num_b1, atol=1e-8)
+
+
 def test_mlp_loss_matches_the_loss_functions():
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(6, 3)), np.array([0, 1, 2, 1, 0, 2])

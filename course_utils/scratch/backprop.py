@@ -479,6 +479,7 @@ class MLP:
             self.params[f"W{l}"] = W
             self.params[f"b{l}"] = np.zeros(fan_out)
         self._cache = None
+        self.deltas: list = []   # dL/dZ of each layer, filled by backward()
 
     # ----- introspection
     @property
@@ -591,7 +592,9 @@ class MLP:
     def backward(self, y) -> dict:
         """Gradients of the loss of the last :meth:`forward` call for targets ``y``.
 
-        Returns a dict with the keys of ``self.params`` and the same shapes. One sweep from
+        Returns a dict with the keys of ``self.params`` and the same shapes, and keeps the
+        backward signal of every layer in ``self.deltas``: a list whose entry ``l - 1`` is
+        ``dL/dZ_l`` (n, sizes[l]) for layer ``l`` (where vanishing gradients show). One sweep from
         the output back to the input: ``dZ`` of the output layer is ``(softmax(Z) - Y)/n``
         (resp. ``(sigmoid(Z) - Y)/size`` or ``2(Z - Y)/size``); then for each layer
         ``dA_prev, dW, db = dense_backward(dZ, A_prev, W)`` and ``dZ_prev = dA_prev * f'(Z_prev)``.
@@ -608,8 +611,9 @@ class MLP:
         else:
             dZ = mse_grad(Y, logits)
         act, dact = _ACT[self.activation]
-        grads = {}
+        grads, deltas = {}, {}
         for l in range(self.n_layers, 0, -1):
+            deltas[l] = dZ
             A_prev = cache["inputs"][l - 1]
             W = self.params[f"W{l}"]
             grads[f"W{l}"] = A_prev.T @ dZ
@@ -617,6 +621,7 @@ class MLP:
             if l > 1:
                 Z_prev = cache["zs"][l - 2]
                 dZ = (dZ @ W.T) * dact(Z_prev, A_prev)   # A_prev = f(Z_prev)
+        self.deltas = [deltas[l] for l in range(1, self.n_layers + 1)]
         return {name: grads[name] for name in self.params}
 
     def loss_and_grads(self, X, y):
