@@ -1,0 +1,370 @@
+"""Activation lab (notebook 02): f and f', activations layer by layer, dead units, gradients.
+
+Three layers, as every course widget:
+
+1. pure NumPy functions: :func:`init_weights`, :func:`simulate` (forward pass through a
+   deep stack of equal-width dense layers and a backward pass of a random upstream
+   gradient), :func:`dead_share_per_layer`, :func:`flat_share_per_layer`;
+2. :func:`render` (a :class:`LabState` → a matplotlib Figure with four panels);
+3. :class:`ActivationLab`, a thin :class:`~course_utils.widgets.base.Explorer` whose
+   callbacks each call one method.
+
+Example
+-------
+>>> from course_utils.widgets.activation_lab import ActivationLab
+>>> lab = ActivationLab(activation="sigmoid", init="small", depth=10)
+>>> lab            # last line of a cell: the widget (or its PNG when run headless)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..scratch.activations import ACTIVATION_NAMES, activation as _activation
+from .base import Explorer
+
+__all__ = ["INITS", "init_weights", "simulate", "dead_share_per_layer", "flat_share_per_layer",
+           "LabState", "render", "ActivationLab"]
+
+#: Initialisation schemes: key -> label shown in the dropdown.
+INITS = {
+    "small": "small normal (σ = 0.01)",
+    "large": "large normal (σ = 1)",
+    "glorot": "Glorot uniform",
+    "he": "He normal",
+}
+
+#: Where the derivative is below this share of its peak, a unit is in a "flat" region.
+FLAT_FRACTION = 0.01
+
+
+def _check_int(name: str, v, lo: int, hi: int | None = None) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(v).__name__}: {v!r}")
+    if v < lo or (hi is not None and v > hi):
+        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be {rng}, got {v}")
+    return int(v)
+
+
+def init_weights(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator) -> np.ndarray:
+    """Draw a weight matrix of shape (fan_in, fan_out) with one of :data:`INITS`.
+
+    - ``small``: normal, std 0.01 (signals shrink layer by layer)
+    - ``large``: normal, std 1 (signals grow; sigmoid/tanh saturate)
+    - ``glorot``: uniform in ±sqrt(6 / (fan_in + fan_out)) (variance 2 / (fan_in + fan_out))
+    - ``he``: normal, std sqrt(2 / fan_in) (keeps the variance of ReLU layers constant)
+    """
+    fan_in = _check_int("fan_in", fan_in, 1)
+    fan_out = _check_int("fan_out", fan_out, 1)
+    if scheme not in INITS:
+        raise ValueError(f"scheme must be one of {list(INITS)}, got {scheme!r}")
+    if scheme == "small":
+        return rng.normal(0.0, 0.01, size=(fan_in, fan_out))
+    if scheme == "large":
+        return rng.normal(0.0, 1.0, size=(fan_in, fan_out))
+    if scheme == "glorot":
+        lim = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-lim, lim, size=(fan_in, fan_out))
+    return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+
+
+@dataclass
+class LabState:
+    """Everything :func:`render` draws. Lists have one entry per hidden layer (``depth``).
+
+    z, a : list of ndarray, shape (n_inputs, width)   pre-activations and outputs
+    grad_norms : ndarray, shape (depth,)              Frobenius norm of dL/dW of each layer
+    dead : ndarray, shape (depth,)                    share of units with f'(z) = 0 for every input
+    flat : ndarray, shape (depth,)                    share of (input, unit) pairs with f' <= 1% of its peak
+    """
+    activation: str
+    init: str
+    depth: int
+    width: int
+    bias: float
+    seed: int
+    z: list = field(default_factory=list)
+    a: list = field(default_factory=list)
+    grad_norms: np.ndarray | None = None
+    dead: np.ndarray | None = None
+    flat: np.ndarray | None = None
+
+
+def dead_share_per_layer(zs, activation: str) -> np.ndarray:
+    """Share of dead units in each layer: units whose derivative ``f'(z)`` is 0 for every input.
+
+    No gradient reaches such a unit's incoming weights from any input of the batch. For
+    ReLU this is exactly the units whose output is 0 for every input
+    (:func:`course_utils.scratch.dead_share` on the outputs).
+
+    Parameters
+    ----------
+    zs : list of ndarray, each shape (n_inputs, n_units)   pre-activations of each layer
+    activation : str                                       one of ``ACTIVATION_NAMES``
+
+    Returns
+    -------
+    ndarray, shape (len(zs),), values in [0, 1]
+    """
+    _, df = _activation(activation)
+    out = []
+    for k, z in enumerate(zs):
+        z = np.asarray(z, dtype=np.float64)
+        if z.ndim != 2 or z.size == 0:
+            raise ValueError(f"zs[{k}] must have shape (n_inputs, n_units) with both > 0, got {z.shape}")
+        out.append(float(np.all(df(z) == 0.0, axis=0).mean()))
+    return np.array(out)
+
+
+def _peak_slope(activation: str) -> float:
+    _, df = _activation(activation)
+    grid = np.linspace(-6.0, 6.0, 1201)
+    return float(np.max(np.abs(df(grid))))
+
+
+def flat_share_per_layer(zs, activation: str, fraction: float = FLAT_FRACTION) -> np.ndarray:
+    """Share of (input, unit) pairs in each layer where ``|f'(z)|`` <= ``fraction`` x its peak.
+
+    These pass almost no gradient back: saturated sigmoid/tanh units, or ReLU units on
+    their zero side. Returns an ndarray of shape (len(zs),) in [0, 1]; 0 for every layer
+    of an activation whose derivative is 0 everywhere would be misleading, so such an
+    activation (``step``) counts as flat everywhere (share 1).
+    """
+    _, df = _activation(activation)
+    peak = _peak_slope(activation)
+    if peak == 0.0:
+        return np.ones(len(zs))
+    return np.array([float(np.mean(np.abs(df(np.asarray(z, dtype=np.float64))) <= fraction * peak))
+                     for z in zs])
+
+
+def simulate(activation: str = "relu", init: str = "he", depth: int = 10, width: int = 100,
+             bias: float = 0.0, n_inputs: int = 256, seed: int = 0) -> LabState:
+    """Forward a batch through a deep stack of dense layers, then backward a gradient.
+
+    Inputs are standard-normal, shape (n_inputs, width). Each of the ``depth`` hidden
+    layers computes ``z = a_prev @ W + bias`` (W of shape (width, width) drawn with
+    ``init``) and ``a = f(z)``. The backward pass starts from a random upstream gradient
+    ``dL/da_depth`` (standard normal / n_inputs) and applies the chain rule
+    ``delta = g * f'(z)``, ``dL/dW = a_prev.T @ delta``, ``g_prev = delta @ W.T``.
+
+    Returns
+    -------
+    LabState with z, a (lists of (n_inputs, width) arrays), grad_norms, dead and flat
+    (arrays of shape (depth,)).
+    """
+    f, df = _activation(activation)
+    if init not in INITS:
+        raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
+    depth = _check_int("depth", depth, 1, 200)
+    width = _check_int("width", width, 1, 4096)
+    n_inputs = _check_int("n_inputs", n_inputs, 1, 100_000)
+    seed = _check_int("seed", seed, 0)
+    if isinstance(bias, bool) or not isinstance(bias, (int, float, np.floating)) or not np.isfinite(bias):
+        raise TypeError(f"bias must be a finite number, got {bias!r}")
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n_inputs, width))
+    Ws, zs, acts = [], [], []
+    a = x
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(depth):
+            W = init_weights(width, width, init, rng)
+            z = a @ W + float(bias)
+            a = f(z)
+            Ws.append(W)
+            zs.append(z)
+            acts.append(a)
+        g = rng.standard_normal((n_inputs, width)) / n_inputs
+        norms = np.zeros(depth)
+        for k in range(depth - 1, -1, -1):
+            delta = g * df(zs[k])
+            a_prev = x if k == 0 else acts[k - 1]
+            norms[k] = np.linalg.norm(a_prev.T @ delta)
+            g = delta @ Ws[k].T
+    return LabState(activation=activation, init=init, depth=depth, width=width, bias=float(bias),
+                    seed=seed, z=zs, a=acts, grad_norms=norms,
+                    dead=dead_share_per_layer(zs, activation),
+                    flat=flat_share_per_layer(zs, activation))
+
+
+def _layers_to_show(depth: int, k: int = 6) -> list[int]:
+    """Up to ``k`` layer indices (0-based), evenly spread, always the first and the last."""
+    if depth <= k:
+        return list(range(depth))
+    return sorted({int(round(v)) for v in np.linspace(0, depth - 1, k)})
+
+
+def render(state: LabState):
+    """Draw a :class:`LabState`: f and f'; activation histograms by layer; dead/flat shares;
+    gradient norm per layer. Returns a matplotlib Figure (the caller closes it)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    f, df = _activation(state.activation)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.8))
+    (ax_f, ax_h), (ax_d, ax_g) = axes
+
+    # 1. f and f'
+    t = np.linspace(-5, 5, 801)
+    ax_f.plot(t, f(t), lw=2, label="$f(z)$")
+    ax_f.plot(t, df(t), lw=2, ls="--", label="$f'(z)$")
+    peak = _peak_slope(state.activation)
+    if peak > 0:
+        flat = np.abs(df(t)) <= FLAT_FRACTION * peak
+        ax_f.fill_between(t, 0, 1, where=flat, transform=ax_f.get_xaxis_transform(), color="grey",
+                          alpha=0.15, label="flat: $f'$ ≤ 1% of its peak")
+    ax_f.axhline(0, color="k", lw=0.5)
+    ax_f.axvline(0, color="k", lw=0.5)
+    ax_f.set_xlabel("z (pre-activation)")
+    ax_f.set_title(f"{state.activation}: function and derivative")
+    ax_f.legend(loc="upper left", fontsize=8)
+    ax_f.grid(alpha=0.3)
+
+    # 2. histograms of the outputs, layer by layer (ridge plot)
+    show = _layers_to_show(state.depth)
+    allv = np.concatenate([state.a[k].ravel() for k in show])
+    allv = allv[np.isfinite(allv)]
+    lo, hi = (np.percentile(allv, [0.5, 99.5]) if allv.size else (-1.0, 1.0))
+    if not hi > lo:
+        lo, hi = lo - 1e-3 - abs(lo) * 0.1, hi + 1e-3 + abs(hi) * 0.1
+    bins = np.linspace(lo, hi, 61)
+    centers = 0.5 * (bins[1:] + bins[:-1])
+    cmap = plt.get_cmap("viridis")
+    labels = []
+    for row, k in enumerate(show):
+        v = state.a[k].ravel()
+        v = np.clip(v[np.isfinite(v)], lo, hi)
+        h, _ = np.histogram(v, bins=bins)
+        scale = max(h.max(), 1)
+        top = int(np.argmax(h))
+        rest = np.delete(h, top)
+        if h.size > 1 and h[top] > 3 * max(rest.max(), 1) and h[top] > 0.1 * h.sum():
+            # one bin (ReLU's zeros, tanh's ±1) dwarfs the others: clip it, say how big it is
+            scale = max(rest.max(), 1)
+            left = top < len(h) / 2
+            ax_h.text(centers[min(top + 2, len(h) - 1)] if left else centers[max(top - 2, 0)], row + 0.55,
+                      f"{100 * h[top] / h.sum():.0f}% of the values ≈ {centers[top]:.2g}",
+                      ha="left" if left else "right", va="center", fontsize=7, color="tab:red",
+                      bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.8))
+        hh = np.minimum(h / scale, 1.0) * 0.9
+        colour = cmap(row / max(len(show) - 1, 1))
+        ax_h.fill_between(centers, row, row + hh, step="mid", color=colour, alpha=0.75)
+        labels.append(f"layer {k + 1}\nstd {np.std(state.a[k]):.2g}")
+    ax_h.set_yticks(range(len(show)), labels, fontsize=8)
+    ax_h.set_xlim(lo, hi)
+    ax_h.set_ylim(-0.1, len(show))
+    ax_h.set_xlabel("activation value f(z) (each histogram scaled to its own bulk)")
+    ax_h.set_title(f"outputs layer by layer ({INITS[state.init]})")
+
+    # 3. dead and flat shares per layer
+    layers = np.arange(1, state.depth + 1)
+    ax_d.bar(layers, 100 * state.dead, color="tab:red", alpha=0.75,
+             label="dead units ($f'=0$ for every input)")
+    ax_d.plot(layers, 100 * state.flat, "o-", color="tab:grey", ms=3,
+              label="activations in a flat region ($f'$ ≤ 1% of its peak)")
+    ax_d.set_ylim(0, 135)  # the legend sits above the 100% line
+    ax_d.set_yticks(range(0, 101, 20))
+    ax_d.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_d.set_xlim(0.4, state.depth + 0.6)
+    ax_d.set_xlabel("layer")
+    ax_d.set_ylabel("share (%)")
+    ax_d.set_title(f"dead units: {100 * state.dead.mean():.1f}% of all hidden units")
+    ax_d.legend(loc="upper left", fontsize=8)
+    ax_d.grid(alpha=0.3, axis="y")
+
+    # 4. gradient norm per layer (log scale)
+    g = state.grad_norms
+    pos = np.isfinite(g) & (g > 0)
+    if pos.any():
+        ax_g.semilogy(layers[pos], g[pos], "o-", ms=4)
+        glo, ghi = g[pos].min(), g[pos].max()
+        ax_g.set_ylim(glo / 4.0, ghi * 4.0)  # spans more than a decade
+        if ghi / glo < 100:  # few decades: plain numbers on the major and minor ticks
+            plain = FuncFormatter(lambda v, _: f"{v:.2g}")
+            ax_g.yaxis.set_major_formatter(plain)
+            ax_g.yaxis.set_minor_formatter(plain)
+            ax_g.tick_params(axis="y", which="minor", labelsize=7)
+        ratio = g[0] / g[-1] if g[-1] > 0 and np.isfinite(g[0]) else float("nan")
+        ax_g.set_title(f"‖∂L/∂W‖ per layer: first / last = {ratio:.2g}")
+    else:
+        ax_g.set_title("‖∂L/∂W‖ per layer")
+    if (~pos).any():
+        ax_g.text(0.5, 0.5, f"gradient exactly 0 (or overflowed) in {int((~pos).sum())} layer(s)",
+                  transform=ax_g.transAxes, ha="center", color="tab:red")
+    ax_g.set_xlim(0.4, state.depth + 0.6)
+    ax_g.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_g.set_xlabel("layer (1 = closest to the input)")
+    ax_g.set_ylabel("gradient norm (log)")
+    ax_g.grid(alpha=0.3, which="both")
+
+    fig.suptitle(f"Activation lab: {state.activation}, {INITS[state.init]}, depth {state.depth}, "
+                 f"width {state.width}, bias {state.bias:+.2f}, seed {state.seed}", fontsize=11)
+    # fixed margins instead of tight_layout, which draws the figure twice (slow in a widget)
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.08, top=0.9, wspace=0.3, hspace=0.38)
+    return fig
+
+
+class ActivationLab(Explorer):
+    """Widget: choose an activation, an initialisation, the depth and the initial bias.
+
+    Attributes after each change: ``state`` (a :class:`LabState`) and ``png`` (the picture).
+    Controls: ``activation``, ``init`` (dropdowns), ``depth`` (slider), ``bias`` (slider),
+    ``resample`` (button: new random weights and inputs).
+    """
+
+    def __init__(self, activation: str = "relu", init: str = "he", depth: int = 10,
+                 bias: float = 0.0, width: int = 100, n_inputs: int = 256, seed: int = 0):
+        if activation not in ACTIVATION_NAMES:
+            raise ValueError(f"activation must be one of {ACTIVATION_NAMES}, got {activation!r}")
+        if init not in INITS:
+            raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
+        self._initial = dict(activation=activation, init=init, depth=_check_int("depth", depth, 1, 40),
+                             bias=float(bias))
+        self.width = _check_int("width", width, 1, 4096)
+        self.n_inputs = _check_int("n_inputs", n_inputs, 1, 100_000)
+        self.seed = _check_int("seed", seed, 0)
+        self.state = None
+        super().__init__()
+
+    def _build_controls(self):
+        W = self._W
+        i = self._initial
+        self.activation = W.Dropdown(options=list(ACTIVATION_NAMES), value=i["activation"],
+                                     description="activation")
+        self.init = W.Dropdown(options=[(label, key) for key, label in INITS.items()], value=i["init"],
+                               description="init")
+        self.depth = W.IntSlider(value=i["depth"], min=1, max=40, description="depth")
+        self.bias = W.FloatSlider(value=i["bias"], min=-1.0, max=1.0, step=0.05, description="bias")
+        self.resample = W.Button(description="new random weights")
+        for w in (self.activation, self.init, self.depth, self.bias):
+            w.observe(self._on_change, names="value")
+        self.resample.on_click(self._on_resample)
+        self.controls = [W.HBox([self.activation, self.init]), W.HBox([self.depth, self.bias]),
+                         self.resample]
+
+    # callbacks: one method each
+    def _on_change(self, change):
+        self.update()
+
+    def _on_resample(self, button):
+        self.new_weights()
+
+    # actions
+    def new_weights(self):
+        """Draw new weights and inputs (next seed) and redraw."""
+        self.seed += 1
+        self.update()
+
+    def update(self):
+        """Recompute the state from the controls and redraw."""
+        self.refresh()
+
+    def render(self):
+        self.state = simulate(self.activation.value, self.init.value, self.depth.value, self.width,
+                              self.bias.value, self.n_inputs, self.seed)
+        s = self.state
+        self.status.value = (f"dead units {100 * s.dead.mean():.1f}% · flat activations "
+                             f"{100 * s.flat.mean():.1f}% · last-layer output std {np.std(s.a[-1]):.3g}")
+        return render(s)

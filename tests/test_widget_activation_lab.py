@@ -1,0 +1,191 @@
+"""Tests for the Activation lab widget (notebook 02), driven without a browser."""
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from course_utils import scratch
+from course_utils.widgets import activation_lab as lab
+from course_utils.widgets.base import is_png
+
+
+# ----------------------------------------------------------------- pure functions
+
+def test_init_weights_scales():
+    rng = np.random.default_rng(0)
+    n = 400
+    assert abs(lab.init_weights(n, n, "small", rng).std() - 0.01) < 1e-3
+    assert abs(lab.init_weights(n, n, "large", rng).std() - 1.0) < 0.02
+    assert abs(lab.init_weights(n, n, "he", rng).std() - np.sqrt(2 / n)) < 0.002
+    g = lab.init_weights(n, 200, "glorot", rng)
+    assert g.shape == (n, 200)
+    assert np.abs(g).max() <= np.sqrt(6 / 600)
+    assert abs(g.var() - 2 / 600) < 2e-4
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        lab.init_weights(3, 3, "xavier", rng)
+    with pytest.raises(ValueError, match="fan_in must be >= 1"):
+        lab.init_weights(0, 3, "he", rng)
+
+
+def test_simulate_shapes_and_forward_pass_by_hand():
+    s = lab.simulate("tanh", "glorot", depth=3, width=5, n_inputs=7, seed=3, bias=0.1)
+    assert len(s.z) == len(s.a) == 3
+    assert all(z.shape == (7, 5) for z in s.z)
+    assert s.grad_norms.shape == s.dead.shape == s.flat.shape == (3,)
+    # replay the forward pass with the same generator and compare
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((7, 5))
+    a = x
+    for k in range(3):
+        W = lab.init_weights(5, 5, "glorot", rng)
+        a = np.tanh(a @ W + 0.1)
+        np.testing.assert_allclose(s.a[k], a)
+
+
+def test_dead_share_equals_hand_count_on_tiny_stack():
+    # hand-made pre-activations of a 2-layer ReLU stack, 3 inputs x 4 units
+    z1 = np.array([[-1.0, 2.0, -0.5, 0.0],
+                   [-2.0, -1.0, 0.3, -1.0],
+                   [-0.1, 1.0, -3.0, -2.0]])  # units 0 and 3 never positive: 2 dead of 4
+    z2 = np.array([[1.0, 1.0, -1.0, 1.0],
+                   [1.0, -1.0, -1.0, 1.0],
+                   [1.0, 1.0, -1.0, 1.0]])    # unit 2 dead: 1 of 4
+    np.testing.assert_allclose(lab.dead_share_per_layer([z1, z2], "relu"), [0.5, 0.25])
+    # same numbers as counting zero outputs with the scratch helper
+    assert scratch.dead_share(scratch.relu(z1)) == 0.5
+    # leaky ReLU and sigmoid never have a zero derivative; step always does
+    np.testing.assert_allclose(lab.dead_share_per_layer([z1, z2], "leaky_relu"), [0.0, 0.0])
+    np.testing.assert_allclose(lab.dead_share_per_layer([z1], "sigmoid"), [0.0])
+    np.testing.assert_allclose(lab.dead_share_per_layer([z1], "step"), [1.0])
+
+
+def test_simulated_dead_share_matches_outputs():
+    s = lab.simulate("relu", "he", depth=6, width=40, bias=-0.5, n_inputs=64, seed=1)
+    by_outputs = [scratch.dead_share(a) for a in s.a]
+    np.testing.assert_allclose(s.dead, by_outputs)
+    assert s.dead[-1] > s.dead[0]  # a negative bias kills more units the deeper it goes
+
+
+def test_flat_share():
+    z = np.array([[0.0, 10.0], [-10.0, 0.5]])
+    # sigmoid'(10) / 0.25 is about 1.8e-4: flat; sigmoid'(0.5) / 0.25 = 0.94: not flat
+    np.testing.assert_allclose(lab.flat_share_per_layer([z], "sigmoid"), [0.5])
+    np.testing.assert_allclose(lab.flat_share_per_layer([z], "relu"), [0.5])  # z <= 0 twice
+    np.testing.assert_allclose(lab.flat_share_per_layer([z], "step"), [1.0])
+
+
+def test_gradient_norms_match_a_chain_rule_by_hand():
+    s = lab.simulate("sigmoid", "glorot", depth=2, width=3, n_inputs=4, seed=5)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3))
+    W1 = lab.init_weights(3, 3, "glorot", rng)
+    W2 = lab.init_weights(3, 3, "glorot", rng)
+    g = rng.standard_normal((4, 3)) / 4
+    z1 = x @ W1
+    a1 = scratch.sigmoid(z1)
+    z2 = a1 @ W2
+    d2 = g * scratch.sigmoid_grad(z2)
+    d1 = (d2 @ W2.T) * scratch.sigmoid_grad(z1)
+    np.testing.assert_allclose(s.grad_norms, [np.linalg.norm(x.T @ d1), np.linalg.norm(a1.T @ d2)])
+
+
+def test_vanishing_gradients_sigmoid_vs_relu():
+    sig = lab.simulate("sigmoid", "glorot", depth=20, seed=0)
+    rel = lab.simulate("relu", "he", depth=20, seed=0)
+    assert sig.grad_norms[0] / sig.grad_norms[-1] < 1e-6
+    assert 0.1 < rel.grad_norms[0] / rel.grad_norms[-1] < 10
+
+
+def test_simulate_validates_inputs():
+    with pytest.raises(ValueError, match="unknown activation"):
+        lab.simulate("relux")
+    with pytest.raises(ValueError, match="init must be one of"):
+        lab.simulate("relu", "xavier")
+    with pytest.raises(ValueError, match=r"depth must be in \[1, 200\]"):
+        lab.simulate(depth=0)
+    with pytest.raises(TypeError, match="depth must be an int"):
+        lab.simulate(depth=2.5)
+    with pytest.raises(TypeError, match="bias must be a finite number"):
+        lab.simulate(bias="0")
+    with pytest.raises(ValueError, match=r"zs\[0\] must have shape"):
+        lab.dead_share_per_layer([np.zeros(3)], "relu")
+
+
+@pytest.mark.parametrize("name", scratch.ACTIVATION_NAMES)
+def test_render_every_activation(name):
+    fig = lab.render(lab.simulate(name, "large", depth=4, width=20, n_inputs=32))
+    assert len(fig.axes) >= 4
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------- the widget
+
+@pytest.fixture
+def widget():
+    return lab.ActivationLab(depth=4, width=30, n_inputs=40)
+
+
+def test_widget_starts_with_png_and_state(widget):
+    assert is_png(widget.png) and widget.image.value == widget.png
+    assert widget.state.activation == "relu" and widget.state.depth == 4
+    assert "dead units" in widget.status.value
+
+
+def test_widget_controls_change_the_state(widget):
+    before = widget.png
+    widget.activation.value = "sigmoid"
+    assert widget.state.activation == "sigmoid" and widget.png != before
+    widget.init.value = "small"
+    assert widget.state.init == "small"
+    widget.depth.value = 7
+    assert widget.state.depth == 7 and len(widget.state.a) == 7
+    widget.bias.value = -0.5
+    assert widget.state.bias == -0.5
+    seed = widget.state.seed
+    widget.resample.click()
+    assert widget.state.seed == seed + 1
+    assert is_png(widget.png)
+
+
+def test_widget_dead_share_responds_to_bias(widget):
+    widget.depth.value = 8
+    widget.bias.value = 0.0
+    healthy = widget.state.dead.mean()
+    widget.bias.value = -1.0
+    assert widget.state.dead.mean() > healthy + 0.3
+    widget.activation.value = "leaky_relu"
+    assert widget.state.dead.mean() == 0.0
+
+
+def test_widget_does_not_leak_figures(widget):
+    start = len(plt.get_fignums())
+    for i in range(50):
+        if i % 5 == 0:
+            widget.resample.click()
+        else:
+            widget.depth.value = 1 + i % 6
+    assert len(plt.get_fignums()) <= start
+
+
+def test_widget_validates_arguments():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        lab.ActivationLab(activation="softmax")
+    with pytest.raises(ValueError, match="init must be one of"):
+        lab.ActivationLab(init="xavier")
+    with pytest.raises(ValueError, match=r"depth must be in \[1, 40\]"):
+        lab.ActivationLab(depth=41)
+
+
+def test_widget_displays_png_headless(widget):
+    bundle = {}
+
+    def fake_display(obj, raw=False):
+        bundle.update(obj)
+
+    import IPython.display
+    orig = IPython.display.display
+    IPython.display.display = fake_display
+    try:
+        widget._ipython_display_()
+    finally:
+        IPython.display.display = orig
+    assert "image/png" in bundle and "application/vnd.jupyter.widget-view+json" in bundle
