@@ -1,0 +1,426 @@
+"""Descent explorer (notebook 04): batch, mini-batch and stochastic gradient descent side by side.
+
+Three layers (CONVENTIONS.md, "Widgets"):
+
+1. pure functions: :func:`make_surface` (a small dataset and a 2-parameter model whose loss
+   over ``theta = (w, b)`` is drawn as contours) and :func:`simulate` (the three runs with the
+   same start, learning rate and budget of examples seen, using
+   :func:`course_utils.scratch.minibatch_sgd`);
+2. :func:`render` ``(state, runs, surface) -> Figure``: three contour panels with the paths, and
+   the loss against epochs;
+3. :class:`DescentExplorer`, a thin widget: every callback calls one method.
+
+Surfaces
+--------
+``diabetes``   linear regression of disease progression (/100) on body-mass index, sklearn's
+               diabetes data (442 patients): x = (BMI - 20 kg/m^2) / 5. Convex, elongated.
+``synthetic``  linear regression on y = 3x + 2 + noise, x ~ N(1, 1) (the notebook's problem).
+``sine``       fitting y_hat = sin(w x + b) to noisy sine data: non-convex, with local minima.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+from .. import scratch
+from .base import Explorer
+
+__all__ = ["SURFACES", "Surface", "make_surface", "State", "simulate", "render", "DescentExplorer",
+           "RUN_NAMES"]
+
+SURFACES = ("diabetes", "synthetic", "sine")
+RUN_NAMES = ("batch", "mini-batch", "stochastic")
+_COLORS = {"batch": "tab:blue", "mini-batch": "tab:orange", "stochastic": "tab:green"}
+
+
+# --------------------------------------------------------------------------- layer 1: pure functions
+
+@dataclass(frozen=True)
+class Surface:
+    """A 2-parameter problem: data, loss-and-gradient, where to start and what to draw.
+
+    Attributes
+    ----------
+    name, title : str
+    X : ndarray, shape (n, 1); y : ndarray, shape (n,)
+    loss_grad : callable ``(theta (2,), X, y) -> (mean loss, grad (2,))``
+    grid_loss : callable ``(W, B) -> loss`` on arrays of the same shape (for the contours)
+    start : ndarray, shape (2,)       the same start for every run
+    wlim, blim : (float, float)       the drawn window
+    theta_star : ndarray, shape (2,)  the global minimum (least squares, or a fine grid search)
+    minima : ndarray, shape (m, 2)    every global minimum in the window (sin has two, by symmetry)
+    loss_star : float
+    lr : float                         a sensible default learning rate
+    convex : bool
+    """
+    name: str
+    title: str
+    X: np.ndarray
+    y: np.ndarray
+    loss_grad: Callable
+    grid_loss: Callable
+    start: np.ndarray
+    wlim: tuple
+    blim: tuple
+    theta_star: np.ndarray
+    loss_star: float
+    lr: float
+    convex: bool
+    minima: np.ndarray = None
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+
+def _sine_loss_grad(theta, X, y):
+    """MSE of ``y_hat = sin(w x + b)`` and its gradient; theta = (w, b), X (n, 1)."""
+    w, b = float(theta[0]), float(theta[1])
+    x = X[:, 0]
+    z = w * x + b
+    err = np.sin(z) - y
+    c = 2.0 * err * np.cos(z)
+    return float(np.mean(err ** 2)), np.array([np.mean(c * x), np.mean(c)])
+
+
+def _linear_grid_loss(x, y):
+    # mean((w x + b - y)^2) expanded in the data's moments: exact and O(1) per grid point
+    m = dict(xx=np.mean(x * x), x=np.mean(x), xy=np.mean(x * y), y=np.mean(y), yy=np.mean(y * y))
+
+    def f(W, B):
+        return (W ** 2 * m["xx"] + 2 * W * B * m["x"] + B ** 2 - 2 * W * m["xy"] - 2 * B * m["y"]
+                + m["yy"])
+    return f
+
+
+@lru_cache(maxsize=None)
+def make_surface(name: str) -> Surface:
+    """Build one of :data:`SURFACES` (cached: the data are fixed)."""
+    if name not in SURFACES:
+        raise ValueError(f"surface must be one of {SURFACES}, got {name!r}")
+    if name in ("diabetes", "synthetic"):
+        if name == "diabetes":
+            from sklearn.datasets import load_diabetes
+            d = load_diabetes(scaled=False)
+            x = (d.data[:, 2] - 20.0) / 5.0          # BMI above 20 kg/m^2, in units of 5 kg/m^2
+            y = d.target / 100.0                     # disease progression, in hundreds
+            title = "diabetes: progression ~ w·BMI + b (442 patients)"
+            start, wlim, blim, lr = np.array([-1.0, 2.6]), (-1.6, 2.4), (-1.2, 3.2), 0.05
+        else:
+            rng = np.random.default_rng(0)
+            x = rng.normal(1.0, 1.0, 300)
+            y = 3.0 * x + 2.0 + rng.normal(0.0, 1.0, 300)
+            title = "synthetic: y = 3x + 2 + noise (300 points)"
+            start, wlim, blim, lr = np.array([-1.5, -2.5]), (-2.5, 5.5), (-3.5, 5.0), 0.05
+        X = x[:, None]
+        star = scratch.least_squares(X, y)
+        return Surface(name, title, X, y, scratch.linreg_loss_grad, _linear_grid_loss(x, y), start,
+                       wlim, blim, star, scratch.linreg_loss_grad(star, X, y)[0], lr, True, star[None])
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-3.0, 3.0, 200)
+    y = np.sin(1.2 * x + 0.5) + rng.normal(0.0, 0.3, 200)
+    X = x[:, None]
+    wlim, blim = (-3.6, 3.0), (-2.0, 3.5)
+
+    def grid_loss(W, B):
+        W, B = np.asarray(W, dtype=float), np.asarray(B, dtype=float)
+        z = W[..., None] * x + B[..., None]
+        return np.mean((np.sin(z) - y) ** 2, axis=-1)
+    # global minimum: a fine grid, then batch GD from the best grid point
+    gw, gb = np.meshgrid(np.linspace(*wlim, 241), np.linspace(*blim, 221))
+    L = grid_loss(gw, gb)
+    i = np.unravel_index(np.argmin(L), L.shape)
+    run = scratch.minibatch_sgd(_sine_loss_grad, np.array([gw[i], gb[i]]), X, y, lr=0.1,
+                                batch_size=len(y), epochs=300)
+    star = run.theta
+    # sin(w x + b) = sin(-w x + (pi - b)): the mirror point is an equally good minimum
+    twin = np.array([-star[0], np.pi - star[1]])
+    minima = np.array([p for p in (star, twin)
+                       if wlim[0] <= p[0] <= wlim[1] and blim[0] <= p[1] <= blim[1]])
+    return Surface(name, "sine fit: y ≈ sin(w·x + b), non-convex: local minima (200 points)", X, y,
+                   _sine_loss_grad, grid_loss, np.array([-2.2, 0.8]), wlim, blim, star,
+                   _sine_loss_grad(star, X, y)[0], 0.1, False, minima)
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything the picture depends on.
+
+    surface : one of SURFACES; lr : float > 0; batch_size : the mini-batch size (>= 2);
+    epochs : the budget, in passes over the data (>= 1); seed : shuffling seed;
+    schedule : "constant" or "1/t" (lr0 / (1 + decay * epochs done)); decay : per epoch;
+    shown : how many epochs of the budget are drawn (0..epochs; the "step" control).
+    """
+    surface: str = "diabetes"
+    lr: float = 0.1
+    batch_size: int = 16
+    epochs: int = 10
+    seed: int = 0
+    schedule: str = "constant"
+    decay: float = 1.0
+    shown: int = 10
+
+    def validate(self) -> "State":
+        if self.surface not in SURFACES:
+            raise ValueError(f"surface must be one of {SURFACES}, got {self.surface!r}")
+        if not (isinstance(self.lr, (int, float)) and np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        for nm in ("batch_size", "epochs"):
+            v = getattr(self, nm)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{nm} must be an int >= 1, got {v!r}")
+        if self.schedule not in ("constant", "1/t"):
+            raise ValueError(f"schedule must be 'constant' or '1/t', got {self.schedule!r}")
+        if not 0 <= self.shown <= self.epochs:
+            raise ValueError(f"shown must be in 0..epochs={self.epochs}, got {self.shown!r}")
+        return self
+
+
+def _lr_fn(state: State, batch_size: int, n: int):
+    if state.schedule == "constant":
+        return state.lr
+    per_step = state.decay * batch_size / n   # decay per epoch, whatever the batch size
+
+    def lr(t):
+        return scratch.inverse_time_lr(state.lr, t, per_step)
+    return lr
+
+
+def simulate(state: State) -> dict:
+    """Run batch, mini-batch and stochastic descent from the same start on the same budget.
+
+    Returns ``{"batch": DescentRun, "mini-batch": DescentRun, "stochastic": DescentRun}``
+    with paths recorded (``run.path``: (steps + 1, 2)) and the full-data loss recorded
+    8 times per epoch. Every run sees ``state.epochs * N`` examples (unless it diverged).
+    """
+    state.validate()
+    s = make_surface(state.surface)
+    sizes = {"batch": s.n, "mini-batch": min(int(state.batch_size), s.n), "stochastic": 1}
+    every = max(1, s.n // 8)
+    runs = {}
+    for name, b in sizes.items():
+        runs[name] = scratch.minibatch_sgd(s.loss_grad, s.start, s.X, s.y, lr=_lr_fn(state, b, s.n),
+                                           batch_size=b, epochs=int(state.epochs), seed=state.seed,
+                                           eval_every=every, record_path=True, diverge_at=1e6)
+    return runs
+
+
+def shown_steps(run, epochs_shown: float) -> int:
+    """Number of updates ``run`` made in its first ``epochs_shown`` epochs (capped at its steps).
+
+    An epoch is ``ceil(N / B)`` updates, the last on a partial batch.
+    """
+    per_epoch = scratch.iterations_per_epoch(run.n_samples, run.batch_size)
+    return int(min(run.steps, np.floor(epochs_shown * per_epoch + 1e-9)))
+
+
+# --------------------------------------------------------------------------- layer 2: render
+
+def render(state: State, runs: dict | None = None):
+    """Figure: three contour panels (batch, mini-batch, SGD paths) and the loss vs epochs."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    state.validate()
+    s = make_surface(state.surface)
+    runs = simulate(state) if runs is None else runs
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    fig, axes = plt.subplots(1, 4, figsize=(15, 4.0), gridspec_kw={"width_ratios": [1, 1, 1, 1.25]})
+    # fixed margins instead of tight_layout (which costs more than all the drawing)
+    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.14, top=0.86, wspace=0.28)
+    W, B, Z = _background(state.surface)
+    levels = np.geomspace(Z.min(), Z.max(), 14)
+    norm = LogNorm(Z.min(), Z.max())
+    for ax, name in zip(axes[:3], RUN_NAMES):
+        run = runs[name]
+        ax.imshow(Z, extent=(*s.wlim, *s.blim), origin="lower", aspect="auto", cmap="viridis_r",
+                  norm=norm, alpha=0.55, interpolation="bilinear")
+        ax.contour(W, B, Z, levels=levels, colors="k", linewidths=0.3, alpha=0.5)
+        k = shown_steps(run, state.shown)
+        p = run.path[:k + 1]
+        ax.plot(p[:, 0], p[:, 1], "-", color=_COLORS[name], lw=0.8 if run.batch_size == 1 else 1.3,
+                alpha=0.9)
+        if len(p) <= 60:
+            ax.plot(p[:, 0], p[:, 1], "o", color=_COLORS[name], ms=2.5)
+        ax.plot(*s.start, "ko", ms=6, label="start")
+        ax.plot(s.minima[:, 0], s.minima[:, 1], "r*", ms=13, mec="w", ls="none",
+                label="global minimum")
+        if np.all(np.isfinite(p[-1])):
+            ax.plot(*p[-1], "s", color=_COLORS[name], mec="k", ms=6, label="now")
+        ax.set_xlim(s.wlim)
+        ax.set_ylim(s.blim)
+        ax.set_xlabel("w")
+        ax.set_ylabel("b")
+        per_epoch = scratch.iterations_per_epoch(s.n, run.batch_size)
+        note = "  DIVERGED" if run.diverged and k >= run.steps else ""
+        ax.set_title(f"{name} (B={run.batch_size}): {k} of {per_epoch * state.epochs} steps{note}",
+                     fontsize=9, color="red" if note else "black")
+    axes[0].legend(loc="lower left", fontsize=7, framealpha=0.8)
+    ax = axes[3]
+    for name in RUN_NAMES:
+        run = runs[name]
+        m = run.epochs <= state.shown + 1e-9
+        excess = np.clip(run.loss[m] - s.loss_star, 1e-8, None)
+        ax.plot(run.epochs[m], excess, "-", color=_COLORS[name],
+                drawstyle="steps-post" if name == "batch" else "default",
+                label=f"{name} (B={run.batch_size})")
+    ax.set_yscale("log")
+    # plain-text tick labels: mathtext (10^{-3}) layout costs more than the whole plot
+    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=8))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlim(0, state.epochs)
+    ax.set_xlabel("epochs (examples seen / N): the same budget for all three")
+    ax.set_ylabel("loss − global minimum loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    sched = "constant lr" if state.schedule == "constant" else f"lr = {state.lr:g}/(1 + {state.decay:g}·epoch)"
+    ax.set_title(f"lr {state.lr:g}, {sched}, seed {state.seed}", fontsize=9)
+    fig.suptitle(s.title, fontsize=11)
+    return fig
+
+
+@lru_cache(maxsize=8)
+def _background(name: str):
+    """Grid (W, B) of the window and the excess loss Z = L - L* + 1e-3 on it (cached)."""
+    s = make_surface(name)
+    W, B = np.meshgrid(np.linspace(*s.wlim, 80), np.linspace(*s.blim, 80))
+    Z = s.grid_loss(W, B) - s.loss_star + 1e-3
+    return W, B, Z
+
+
+# --------------------------------------------------------------------------- layer 3: the widget
+
+class DescentExplorer(Explorer):
+    """Batch vs mini-batch vs stochastic descent on a 2-D loss surface.
+
+    Controls: surface, learning rate, mini-batch size, budget (epochs), schedule, seed;
+    "Step" shows one more epoch, "Play" animates the budget, "Reset" goes back to epoch 0.
+    Nothing is trained while the picture is drawn: a change of settings re-runs the three
+    descents once (NumPy, well under a second) and the step controls only reveal them.
+
+    >>> explorer = DescentExplorer()
+    >>> explorer            # last line of a cell: shows the controls and the picture
+    """
+
+    def __init__(self, state: State | None = None):
+        self.state = (state or State()).validate()
+        self.runs = simulate(self.state)
+        super().__init__()
+
+    # -- controls ------------------------------------------------------------------
+    def _build_controls(self):
+        W, s = self._W, self.state
+        style = {"description_width": "110px"}
+        self.surface = W.Dropdown(options=list(SURFACES), value=s.surface, description="surface",
+                                  style=style)
+        self.lr = W.FloatLogSlider(value=s.lr, base=10, min=-3, max=0.5, step=0.05,
+                                   description="learning rate", readout_format=".3g", style=style)
+        self.batch = W.Dropdown(options=[2, 4, 8, 16, 32, 64, 128], value=s.batch_size,
+                                description="mini-batch size", style=style)
+        self.epochs = W.IntSlider(value=s.epochs, min=1, max=40, description="budget (epochs)",
+                                  style=style)
+        self.schedule = W.ToggleButtons(options=["constant", "1/t"], value=s.schedule,
+                                        description="schedule", style=style)
+        self.seed = W.IntSlider(value=s.seed, min=0, max=20, description="seed", style=style)
+        self.step_button = W.Button(description="Step (+1 epoch)")
+        self.reset_button = W.Button(description="Reset (epoch 0)")
+        self.play = W.Play(value=s.shown, min=0, max=s.epochs, step=1, interval=600,
+                           description="run")
+        self.progress = W.IntSlider(value=s.shown, min=0, max=s.epochs, description="epochs shown",
+                                    style=style)
+        W.link((self.play, "value"), (self.progress, "value"))  # kernel-side link: tests see it too
+
+        on = self._unless_muted
+        self.surface.observe(on(lambda ch: self.set_surface(ch["new"])), names="value")
+        self.lr.observe(on(lambda ch: self.update(lr=float(ch["new"]))), names="value")
+        self.batch.observe(on(lambda ch: self.update(batch_size=int(ch["new"]))), names="value")
+        self.epochs.observe(on(lambda ch: self.set_budget(int(ch["new"]))), names="value")
+        self.schedule.observe(on(lambda ch: self.update(schedule=ch["new"])), names="value")
+        self.seed.observe(on(lambda ch: self.update(seed=int(ch["new"]))), names="value")
+        self.progress.observe(on(lambda ch: self.show(int(ch["new"]))), names="value")
+        self.step_button.on_click(lambda _: self.step())
+        self.reset_button.on_click(lambda _: self.show(0))
+        self.controls = [
+            W.HBox([self.surface, self.lr, self.batch]),
+            W.HBox([self.epochs, self.schedule, self.seed]),
+            W.HBox([self.step_button, self.reset_button, self.play, self.progress]),
+        ]
+
+    # -- one method per callback -----------------------------------------------------
+    def update(self, **changes):
+        """Change settings (not the surface or budget), re-run the three descents and redraw."""
+        self.state = replace(self.state, **changes).validate()
+        self.runs = simulate(self.state)
+        self.refresh()
+
+    def set_surface(self, name: str):
+        """Switch surface and use its default learning rate."""
+        surface = make_surface(name)
+        self.state = replace(self.state, surface=name, lr=surface.lr).validate()
+        with self._quiet():
+            self.lr.value = surface.lr
+        self.update()
+
+    def set_budget(self, epochs: int):
+        """Change the budget; the whole budget is shown."""
+        self.state = replace(self.state, epochs=int(epochs), shown=int(epochs)).validate()
+        with self._quiet():
+            self.play.max = self.progress.max = int(epochs)
+            self.progress.value = self.play.value = int(epochs)
+        self.update()
+
+    def show(self, epochs_shown: int):
+        """Draw the first ``epochs_shown`` epochs of the runs (no re-run)."""
+        shown = int(min(max(epochs_shown, 0), self.state.epochs))
+        self.state = replace(self.state, shown=shown)
+        if self.progress.value != shown:
+            with self._quiet():
+                self.progress.value = shown
+        self.refresh()
+
+    def step(self):
+        """Show one more epoch (from the end, start over at epoch 1)."""
+        nxt = self.state.shown + 1 if self.state.shown < self.state.epochs else 1
+        self.show(nxt)
+
+    # -- helpers ----------------------------------------------------------------------
+    def _quiet(self):
+        """Context manager: change control values without triggering their callbacks."""
+        explorer = self
+
+        class _Q:
+            def __enter__(self_):
+                explorer._muted = True
+
+            def __exit__(self_, *exc):
+                explorer._muted = False
+        return _Q()
+
+    def _unless_muted(self, callback):
+        def guarded(change):
+            if not getattr(self, "_muted", False):
+                callback(change)
+        return guarded
+
+    def refresh(self):
+        png = super().refresh()
+        s, runs = self.state, self.runs
+        surface = make_surface(s.surface)
+        rows = []
+        for name in RUN_NAMES:
+            r = runs[name]
+            k = shown_steps(r, s.shown)
+            theta = r.path[k]
+            d = np.linalg.norm(theta - surface.theta_star)
+            rows.append(f"<b>{name}</b> B={r.batch_size}: {k} steps, distance to minimum "
+                        f"{d:.3g}" + (" <span style='color:red'>diverged</span>" if r.diverged else ""))
+        self.status.value = " &nbsp;|&nbsp; ".join(rows)
+        return png
+
+    def render(self):
+        return render(self.state, self.runs)

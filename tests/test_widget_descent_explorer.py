@@ -1,0 +1,149 @@
+"""The Descent explorer (notebook 04), driven without a browser."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from course_utils import scratch  # noqa: E402
+from course_utils.widgets import descent_explorer as D  # noqa: E402
+from course_utils.widgets.base import is_png  # noqa: E402
+
+
+# --------------------------------------------------------------------------- pure layer
+
+@pytest.mark.parametrize("name", D.SURFACES)
+def test_surface_gradient_and_grid_agree_with_loss(name):
+    s = D.make_surface(name)
+    theta = s.start + np.array([0.3, -0.2])
+    loss, g = s.loss_grad(theta, s.X, s.y)
+    assert s.grid_loss(np.array(theta[0]), np.array(theta[1])) == pytest.approx(loss, rel=1e-9)
+    eps = 1e-6
+    num = [(s.loss_grad(theta + eps * e, s.X, s.y)[0] - s.loss_grad(theta - eps * e, s.X, s.y)[0])
+           / (2 * eps) for e in np.eye(2)]
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)
+    # the recorded minimum is a stationary point and the lowest loss on a grid of the window
+    np.testing.assert_allclose(s.loss_grad(s.theta_star, s.X, s.y)[1], 0, atol=1e-5)
+    W, B = np.meshgrid(np.linspace(*s.wlim, 60), np.linspace(*s.blim, 60))
+    assert s.grid_loss(W, B).min() >= s.loss_star - 1e-9
+
+
+def test_linear_surfaces_minimum_is_least_squares():
+    s = D.make_surface("diabetes")
+    np.testing.assert_allclose(s.theta_star, np.polyfit(s.X[:, 0], s.y, 1), rtol=1e-9)
+    assert s.n == 442
+
+
+def test_one_batch_step_is_the_analytic_gradient_step():
+    st = D.State(surface="synthetic", lr=0.05, epochs=1, shown=1)
+    runs = D.simulate(st)
+    s = D.make_surface("synthetic")
+    x, y = s.X[:, 0], s.y
+    w0, b0 = s.start
+    err = w0 * x + b0 - y
+    analytic = np.array([w0 - 0.05 * 2 * np.mean(err * x), b0 - 0.05 * 2 * np.mean(err)])
+    assert runs["batch"].steps == 1
+    np.testing.assert_allclose(runs["batch"].path[1], analytic, rtol=1e-12)
+
+
+def test_same_start_same_budget_and_step_counts():
+    st = D.State(surface="diabetes", lr=0.02, batch_size=32, epochs=3, shown=3)
+    runs = D.simulate(st)
+    n = 442
+    expected = {"batch": 3, "mini-batch": 3 * int(np.ceil(n / 32)), "stochastic": 3 * n}
+    for name, r in runs.items():
+        np.testing.assert_array_equal(r.path[0], D.make_surface("diabetes").start)
+        assert r.steps == expected[name]
+        assert r.seen[-1] == 3 * n
+        assert not r.diverged
+    # small lr on a convex loss: every variant ends lower than it started
+    for r in runs.values():
+        assert r.loss[-1] < r.loss[0]
+
+
+def test_large_learning_rate_diverges_for_batch_gd():
+    s = D.make_surface("diabetes")
+    X1 = np.c_[s.X, np.ones(s.n)]
+    lam_max = np.linalg.eigvalsh(2 * X1.T @ X1 / s.n).max()
+    ok = D.simulate(D.State(lr=0.9 * 2 / lam_max, epochs=30, shown=30))["batch"]
+    bad = D.simulate(D.State(lr=1.2 * 2 / lam_max, epochs=30, shown=30))["batch"]
+    assert not ok.diverged and bad.diverged
+
+
+def test_decay_schedule_shrinks_lr_per_epoch_for_every_batch_size():
+    runs = D.simulate(D.State(surface="synthetic", lr=0.05, schedule="1/t", decay=1.0, epochs=4, shown=4))
+    for r in runs.values():
+        assert r.lrs[0] == pytest.approx(0.05)
+        # after 4 epochs: 0.05 / (1 + 1.0 * (4 - one step)) ~ 0.01, whatever B is
+        assert r.lrs[-1] == pytest.approx(0.05 / (1 + (r.steps - 1) * r.batch_size / 300), rel=1e-9)
+
+
+def test_shown_steps_counts_partial_batches():
+    r = D.simulate(D.State(surface="diabetes", batch_size=128, epochs=2, shown=2))["mini-batch"]
+    assert D.shown_steps(r, 1) == 4            # ceil(442 / 128) = 4 (the last batch has 58)
+    assert D.shown_steps(r, 2) == 8 == r.steps
+    assert D.shown_steps(r, 0) == 0
+
+
+def test_state_validation():
+    with pytest.raises(ValueError, match="surface"):
+        D.State(surface="moon").validate()
+    with pytest.raises(ValueError, match="lr"):
+        D.State(lr=0).validate()
+    with pytest.raises(ValueError, match="shown"):
+        D.State(epochs=3, shown=5).validate()
+
+
+# --------------------------------------------------------------------------- the widget
+
+def test_widget_controls_change_state_and_picture():
+    ex = D.DescentExplorer(D.State(epochs=3, shown=3))
+    assert is_png(ex.png)
+    before = ex.png
+    ex.lr.value = 0.01
+    assert ex.state.lr == pytest.approx(0.01)
+    assert ex.png != before
+    ex.batch.value = 64
+    assert ex.state.batch_size == 64 and ex.runs["mini-batch"].batch_size == 64
+    ex.seed.value = 3
+    assert ex.state.seed == 3
+    ex.schedule.value = "1/t"
+    assert ex.runs["stochastic"].lrs[-1] < ex.runs["stochastic"].lrs[0]
+    ex.surface.value = "sine"
+    assert ex.state.surface == "sine"
+    assert ex.lr.value == pytest.approx(D.make_surface("sine").lr)  # the surface's default lr
+    assert ex.runs["batch"].n_samples == 200
+    ex.epochs.value = 5
+    assert ex.state.epochs == 5 and ex.state.shown == 5 and ex.progress.max == 5
+    assert ex.runs["batch"].steps == 5
+    assert "distance to minimum" in ex.status.value
+    assert is_png(ex.png)
+
+
+def test_step_reset_and_play_reveal_without_rerun():
+    ex = D.DescentExplorer(D.State(epochs=3, shown=3))
+    runs = ex.runs
+    ex.reset_button.click()
+    assert ex.state.shown == 0 and ex.progress.value == 0
+    ex.step_button.click()
+    assert ex.state.shown == 1
+    assert "0 steps" not in ex.status.value
+    ex.play.value = 2                      # the Play control drives the progress slider
+    assert ex.progress.value == 2 and ex.state.shown == 2
+    ex.step_button.click()
+    ex.step_button.click()                 # past the end: starts over at epoch 1
+    assert ex.state.shown == 1
+    assert ex.runs is runs                 # stepping only reveals, it does not re-run
+
+
+def test_figures_do_not_pile_up():
+    ex = D.DescentExplorer(D.State(epochs=2, shown=2))
+    n0 = len(plt.get_fignums())
+    for i in range(50):
+        if i % 2:
+            ex.step_button.click()
+        else:
+            ex.progress.value = i % 3
+    assert len(plt.get_fignums()) <= n0
+    assert is_png(ex.png)
