@@ -94,7 +94,7 @@ def test_sliders_change_weights_errors_and_picture(explorer):
     p = explorer.state.problem
     assert explorer.errors == NE.count_errors(p.X, p.y, [3.0, -0.5], -1.0)[0]
     assert explorer.png != before_png
-    assert explorer.errors != before_err or explorer.errors >= 0
+    assert explorer.errors != before_err  # 43 errors at the start, far fewer with this line
     assert is_png(explorer.png)
 
 
