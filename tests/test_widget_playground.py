@@ -84,6 +84,16 @@ def test_unticking_every_feature_is_refused_with_a_message(pg):
     assert "features" in pg.status.value
 
 
+def test_run_trains_several_steps_and_draws_once(pg):
+    png0 = pg.png
+    r = pg.run(3)
+    assert pg.trainer.epoch == 3 * pg.config.epochs_per_step == r["epoch"]
+    assert pg.trainer.history["epoch"] == [0, 5, 10, 15]
+    assert pg.png != png0 and is_png(pg.png)
+    with pytest.raises(ValueError, match="steps"):
+        pg.run(0)
+
+
 def test_reset_and_play(pg):
     pg.step()
     pg.reset_button.click()

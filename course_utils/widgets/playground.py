@@ -184,8 +184,8 @@ def render(trainer: Trainer, resolution: int = 48, title: str | None = None):
 
     # loss curves
     h = trainer.history
-    ax_loss.plot(h["epoch"], h["train_loss"], "-", color="0.25", label="train")
-    ax_loss.plot(h["epoch"], h["test_loss"], "--", color="#c0392b", label="test")
+    ax_loss.plot(h["epoch"], h["train_loss"], "o-", ms=2.5, color="0.25", label="train")
+    ax_loss.plot(h["epoch"], h["test_loss"], "s--", ms=2.5, color="#c0392b", label="test")
     ax_loss.set_xlabel("epoch", labelpad=1)
     ax_loss.set_ylabel("BCE" if trainer.config.loss == "bce" else "MSE", fontsize=9)
     ax_loss.tick_params(labelsize=8)
@@ -426,6 +426,19 @@ class Playground(Explorer):
         t0 = time.perf_counter()
         result = self.trainer.step(epochs)
         self.timings["train_s"] = time.perf_counter() - t0
+        self.refresh()
+        self._update_status()
+        return result
+
+    def run(self, steps: int) -> dict:
+        """Train ``steps`` steps (each ``epochs_per_step`` epochs, one loss point per step)
+        and redraw once at the end: the fast way to move ahead without watching."""
+        if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= 1000:
+            raise ValueError(f"steps must be an int in [1, 1000], got {steps!r}")
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            result = self.trainer.step()
+        self.timings["train_s"] = (time.perf_counter() - t0) / steps
         self.refresh()
         self._update_status()
         return result
