@@ -155,7 +155,7 @@ class State:
     shown : how many epochs of the budget are drawn (0..epochs; the "step" control).
     """
     surface: str = "diabetes"
-    lr: float = 0.1
+    lr: float = 0.05
     batch_size: int = 16
     epochs: int = 10
     seed: int = 0
@@ -274,7 +274,7 @@ def render(state: State, runs: dict | None = None):
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlim(0, state.epochs)
-    ax.set_xlabel("epochs (examples seen / N): the same budget for all three")
+    ax.set_xlabel("epochs = examples seen / N (same budget for all)")
     ax.set_ylabel("loss − global minimum loss")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
