@@ -376,13 +376,32 @@ class NotebookPage:
         return [i for i, (p, src) in enumerate(zip(self.prompts(), self.code_sources()))
                 if src.strip() and not re.search(r"\[\d+\]", p)]
 
+    def cell_tags(self) -> list[list[str]]:
+        """Tags of every cell, read from the notebook file in the server's copy."""
+        try:
+            nb = json.loads((self.server.root / self.notebook).read_text())
+        except (OSError, ValueError, TypeError):
+            return []
+        return [list(c.get("metadata", {}).get("tags", [])) for c in nb.get("cells", [])]
+
     def errors(self) -> list[str]:
-        """Texts of error outputs and tracebacks in cells, plus 'Error displaying widget'."""
-        texts = self.page.eval_on_selector_all(
-            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], '
-            '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]',
-            "els => els.map(e => e.textContent)")
-        found = [t.strip()[:2000] for t in texts if ERROR_PATTERN.search(t)]
+        """Error outputs and tracebacks shown in cells (except cells tagged
+        ``raises-exception``, which show an error on purpose), plus "Error displaying widget"
+        anywhere on the page. Each item starts with the cell number (1-based)."""
+        per_cell = self.page.eval_on_selector_all(
+            ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook > .jp-Cell, "
+            ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-WindowedPanel-viewport > .jp-Cell",
+            """cells => cells.map(c => Array.from(c.querySelectorAll(
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], ' +
+                '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'))
+                .map(e => e.textContent))""")
+        tags = self.cell_tags()
+        found = []
+        for i, texts in enumerate(per_cell):
+            if i < len(tags) and "raises-exception" in tags[i]:
+                continue
+            found += [f"cell {i + 1}: {t.strip()[:2000]}" for t in dict.fromkeys(texts)
+                      if ERROR_PATTERN.search(t)]
         body = self.page.evaluate("() => document.body.innerText")
         if WIDGET_ERROR_TEXT in body:
             i = body.index(WIDGET_ERROR_TEXT)
@@ -416,33 +435,42 @@ class NotebookPage:
         self.page.screenshot(path=str(path))
         return path
 
-    def full_screenshot(self, path: Path, max_height: int = 16000) -> Path:
-        """The whole notebook in one picture: the viewport is made as tall as the notebook
-        (at most ``max_height`` px), the shot is cut below the last cell, then restored."""
+    def full_screenshots(self, prefix: Path, page_height: int = 6000, max_pages: int = 8) -> list[Path]:
+        """The whole notebook, top to bottom, in pages of ``page_height`` px:
+        ``<prefix>-1.png``, ``<prefix>-2.png``, ... (old pages with that prefix are removed).
+        The viewport is made tall for the shots, then restored."""
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        for old in prefix.parent.glob(prefix.name + "-*.png"):
+            old.unlink()
         size = self.page.viewport_size
-        js_scroller = """() => {
-            const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-            return panel && panel.querySelector('.jp-WindowedPanel-outer');
-        }"""
-        inner = self.page.evaluate(f"""() => {{ const s = ({js_scroller})();
-            return s ? [s.scrollHeight, s.clientHeight] : [0, 0]; }}""")
+        scroller = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer").first
+        paths = []
         try:
-            self.page.set_viewport_size({"width": size["width"], "height": min(
-                max_height, size["height"] + max(0, inner[0] - inner[1]))})
-            self.page.evaluate(f"""() => {{ const s = ({js_scroller})(); if (s) s.scrollTop = 0; }}""")
-            self.page.wait_for_timeout(500)
-            bottom = self.page.evaluate("""() => {
-                const cells = document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell');
-                return cells.length ? cells[cells.length - 1].getBoundingClientRect().bottom : 0;
+            self.page.set_viewport_size({"width": size["width"], "height": page_height})
+            self.page.wait_for_timeout(300)
+            total, view = scroller.evaluate("s => [s.scrollHeight, s.clientHeight]")
+            # Content ends at the bottom of the last cell (the rest is JupyterLab's scroll-past-end).
+            end = scroller.evaluate("""s => {
+                const cells = s.querySelectorAll('.jp-Cell');
+                if (!cells.length) return s.scrollHeight;
+                return cells[cells.length - 1].getBoundingClientRect().bottom
+                       - s.getBoundingClientRect().top + s.scrollTop + 20;
             }""")
-            vp = self.page.viewport_size
-            height = int(min(vp["height"], max(bottom + 30, size["height"])))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": vp["width"],
-                                                        "height": height})
-            return path
+            top = 0
+            while top < min(end, total) and len(paths) < max_pages:
+                scroller.evaluate("(s, y) => { s.scrollTop = y; }", top)
+                self.page.wait_for_timeout(300)
+                shown = scroller.evaluate("s => s.scrollTop")
+                box = scroller.bounding_box()
+                height = min(view, end - shown)
+                path = prefix.parent / f"{prefix.name}-{len(paths) + 1}.png"
+                self.page.screenshot(path=str(path), clip={
+                    "x": box["x"], "y": box["y"], "width": box["width"], "height": max(1, height)})
+                paths.append(path)
+                top = shown + view
         finally:
             self.page.set_viewport_size(size)
+        return paths
 
     def picture_scale(self, image_locator) -> float:
         """Shown width / natural width of an <img> (above 1: the browser upscales it)."""

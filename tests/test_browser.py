@@ -14,13 +14,14 @@ Run → Run All Cells, and checks what a learner sees:
    removed, ``refresh`` a no-op), pressing the step button must be reported as "no change".
 
 Screenshots for a person to look at go to ``build/browser/``: ``<case>-notebook.png`` (the
-notebook around the widget), ``<case>-notebook-full.png`` (the whole notebook, run),
+notebook around the widget), ``<case>-notebook-full-<n>.png`` (the whole notebook after Run All, in pages),
 ``<case>-widget-before.png``, ``<case>-widget-after.png`` and ``<case>-widget-broken.png``.
 
 Without Chromium the browser tests skip and say how to install it (``make browser``).
 """
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 import time
@@ -116,7 +117,23 @@ def write_harness_notebook(path: Path) -> Path:
 
 
 def _missing(case: WidgetCase) -> str | None:
-    """Why ``case`` cannot run in this checkout (a missing file), or None."""
+    """Why ``case`` does not run in this checkout (a missing file), or None.
+
+    The harness case checks the browser machinery on its own tiny notebook. It costs about
+    half a minute, so by default it runs only when a widget case cannot (then the machinery,
+    the test of the test included, is still exercised); COURSE_BROWSER_HARNESS=1 always runs
+    it, COURSE_BROWSER_HARNESS=0 never.
+    """
+    if case is HARNESS:
+        flag = os.environ.get("COURSE_BROWSER_HARNESS", "").strip()
+        if flag == "1":
+            return None
+        if flag == "0":
+            return "COURSE_BROWSER_HARNESS=0"
+        if all(_missing(c) is None for c in CASES if c is not HARNESS):
+            return ("every widget notebook is here and ran the same checks "
+                    "(COURSE_BROWSER_HARNESS=1 runs the harness too)")
+        return None
     if case.module and not (REPO / case.module).is_file():
         return f"{case.module} does not exist yet (the widget under test)"
     if case is not HARNESS and not (bs.NOTEBOOKS / case.notebook).is_file():
@@ -129,8 +146,10 @@ def _missing(case: WidgetCase) -> str | None:
 def chromium():
     path = bs.find_chromium()
     if path is None:
-        pytest.skip("Chromium not found (looked for /usr/bin/chromium, chromium on PATH, "
-                    "$COURSE_CHROMIUM): " + bs.INSTALL_HINT)
+        override = os.environ.get("COURSE_CHROMIUM")
+        where = (f"COURSE_CHROMIUM={override} is not an executable" if override else
+                 "looked for /usr/bin/chromium and chromium on PATH")
+        pytest.skip(f"Chromium not found ({where}): {bs.INSTALL_HINT}")
     pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (make setup)")
     return path
 
@@ -179,7 +198,7 @@ def live(request):
     case = request.param
     why = _missing(case)
     if why:
-        pytest.skip(f"{case.id}: {why}; this browser check runs once it lands")
+        pytest.skip(f"{case.id}: {why}" + ("" if case is HARNESS else "; this browser check runs once it lands"))
     server = request.getfixturevalue("lab")
     context = request.getfixturevalue("browser")
     page = context.new_page()
@@ -227,10 +246,10 @@ def test_runs_without_errors_and_shows_widget(live):
     assert static == 0, (f"the widget's cell also shows {static} static picture(s) next to the live "
                          f"widget (duplicate image); see {live.shot('notebook')}")
     w.screenshot(live.shot("widget-before"))
-    nb.full_screenshot(live.shot("notebook-full"))
+    pages = nb.full_screenshots(bs.SCREENSHOTS / f"{case.id}-notebook-full")
     scale = nb.picture_scale(w.image.first)
     print(f"{case.id}: Run All Cells took {live.seconds:.1f} s (2 shared CPU cores); "
-          f"picture shown at {scale:.2f}x its pixel size")
+          f"picture shown at {scale:.2f}x its pixel size; {len(pages)} page(s) of notebook screenshots")
 
 
 @pytest.mark.browser
