@@ -200,7 +200,7 @@ def render(state: LabState):
     """Draw a :class:`LabState`: f and f'; activation histograms by layer; dead/flat shares;
     gradient norm per layer. Returns a matplotlib Figure (the caller closes it)."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
     f, df = _activation(state.activation)
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.8))
@@ -235,8 +235,7 @@ def render(state: LabState):
     labels = []
     for row, k in enumerate(show):
         v = state.a[k].ravel()
-        v = np.clip(v[np.isfinite(v)], lo, hi)
-        h, _ = np.histogram(v, bins=bins)
+        h, _ = np.histogram(v[np.isfinite(v)], bins=bins)  # values outside [lo, hi] are left out
         scale = max(h.max(), 1)
         top = int(np.argmax(h))
         rest = np.delete(h, top)
@@ -245,7 +244,7 @@ def render(state: LabState):
             scale = max(rest.max(), 1)
             left = top < len(h) / 2
             ax_h.text(centers[min(top + 2, len(h) - 1)] if left else centers[max(top - 2, 0)], row + 0.55,
-                      f"{100 * h[top] / h.sum():.0f}% of the values ≈ {centers[top]:.2g}",
+                      f"{100 * h[top] / h.sum():.0f}% of the values in [{bins[top]:.2g}, {bins[top + 1]:.2g}]",
                       ha="left" if left else "right", va="center", fontsize=7, color="tab:red",
                       bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.8))
         hh = np.minimum(h / scale, 1.0) * 0.9
@@ -255,7 +254,7 @@ def render(state: LabState):
     ax_h.set_yticks(range(len(show)), labels, fontsize=8)
     ax_h.set_xlim(lo, hi)
     ax_h.set_ylim(-0.1, len(show))
-    ax_h.set_xlabel("activation value f(z) (each histogram scaled to its own bulk)")
+    ax_h.set_xlabel("f(z), 0.5–99.5 percentile range (each row scaled to its bulk)")
     ax_h.set_title(f"outputs layer by layer ({INITS[state.init]})")
 
     # 3. dead and flat shares per layer
@@ -281,11 +280,10 @@ def render(state: LabState):
         ax_g.semilogy(layers[pos], g[pos], "o-", ms=4)
         glo, ghi = g[pos].min(), g[pos].max()
         ax_g.set_ylim(glo / 4.0, ghi * 4.0)  # spans more than a decade
-        if ghi / glo < 100:  # few decades: plain numbers on the major and minor ticks
-            plain = FuncFormatter(lambda v, _: f"{v:.2g}")
-            ax_g.yaxis.set_major_formatter(plain)
-            ax_g.yaxis.set_minor_formatter(plain)
-            ax_g.tick_params(axis="y", which="minor", labelsize=7)
+        if ghi / glo < 100:  # few decades: ticks at 1, 2, 5 x 10^k with plain numbers
+            ax_g.yaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+            ax_g.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2g}"))
+            ax_g.yaxis.set_minor_formatter(NullFormatter())
         ratio = g[0] / g[-1] if g[-1] > 0 and np.isfinite(g[0]) else float("nan")
         ax_g.set_title(f"‖∂L/∂W‖ per layer: first / last = {ratio:.2g}")
     else:
