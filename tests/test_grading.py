@@ -322,7 +322,7 @@ def test_class_points(class_run):
     for learner, points in expected.items():
         assert _points(rows, learner) == points, learner
     assert {r["learner"] for r in rows} == set(expected)
-    assert set(r.keys()) >= {"learner", "notebook", "exercise", "points", "max_points"}
+    assert set(rows[0]) >= {"learner", "notebook", "exercise", "points", "max_points"}
 
 
 @pytest.mark.slow
@@ -372,7 +372,8 @@ def test_class_feedback_and_formgrader_course(class_run):
 def test_class_runs_outside_the_tree_and_in_bounded_time(class_run):
     run, expected, seconds, _ = class_run
     nb = _load(run / "course" / "autograded" / "dee" / STEM / f"{STEM}.ipynb")
-    out = "".join(o.get("text", "") for c in nb["cells"] for o in c.get("outputs", []) if o.get("name") == "stdout")
+    out = "".join(_G_src({"source": o.get("text", "")}) for c in nb["cells"] for o in c.get("outputs", [])
+                  if o.get("name") == "stdout")
     cwd = re.search(r"CWD (\S+)", out).group(1)
     assert "hodl-grade-" in cwd and not cwd.startswith(str(REPO)) and not cwd.startswith(str(run))
     # two hanging kernels cost about a cell limit + 4 s each, not the whole submission limit

@@ -126,6 +126,7 @@ def nbgrader_config(root: str | Path | None, cell_timeout: int = DEFAULT_CELL_TI
     c = Config()
     if root is not None:
         c.CourseDirectory.root = str(root)
+        c.Exchange.root = str(Path(root) / "exchange")   # not used; keeps nbgrader off /usr/local/share
     c.CourseDirectory.course_id = "hands-on-dl"
     c.Execute.timeout = int(cell_timeout)
     c.Execute.interrupt_on_timeout = True
@@ -142,6 +143,7 @@ def nbgrader_config(root: str | Path | None, cell_timeout: int = DEFAULT_CELL_TI
 @functools.lru_cache(maxsize=1)
 def _short_tracebacks_class():
     from nbconvert.preprocessors import Preprocessor
+    from traitlets import Bool
 
     class ShortTracebacks(Preprocessor):
         """Feedback preprocessor: in test cells, an error shows only ``Name: message``.
@@ -149,6 +151,7 @@ def _short_tracebacks_class():
         IPython's traceback quotes the source around the failing line, which would show
         the hidden tests that ``ClearHiddenTests`` just removed from the cell.
         """
+        enabled = Bool(True).tag(config=True)
 
         def preprocess_cell(self, cell, resources, index):
             if _nbg(cell).get("grade") and cell.get("cell_type") == "code":
@@ -217,7 +220,7 @@ def make_course(root: str | Path, notebooks: list[Path], cell_timeout: int = DEF
     in ``gradebook.db``) and returns ``{stem: release notebook path}``.
     """
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    (root / "exchange").mkdir(parents=True, exist_ok=True)   # unused, but nbgrader's API checks it
     (root / "nbgrader_config.py").write_text(config_file_text(cell_timeout, show_hidden_tests))
     api = _api(root, cell_timeout, show_hidden_tests)
     released = {}
