@@ -42,8 +42,9 @@ run: setup
 bench: setup
 	$(PY) -m course_utils.tools.run --out build/bench $(if $(NB),--nb $(NB)) $(if $(filter 1 true True,$(FAST)),--fast) --bench benchmarks/BENCHMARKS.md $(ARGS)
 
+# Two pytest workers on two cores: one BLAS/OpenMP thread each avoids oversubscription.
 test: setup browser
-	COURSE_FAST=1 COURSE_OFFLINE=1 $(PY) -m pytest -n $(JOBS) --dist loadfile \
+	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile \
 	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q
 
 lint: setup
