@@ -120,6 +120,14 @@ def test_share_string_round_trip_through_the_widget(pg):
     np.testing.assert_array_equal(other.trainer.X_train, pg.trainer.X_train)
 
 
+def test_setups_outside_the_slider_ranges_survive_other_changes(pg):
+    pg.load_string("n=1500;seed=500;batch=100;epochs=80;layers=2")
+    assert (pg.w_points.value, pg.w_seed.value, pg.w_batch.value, pg.w_epochs.value) == (1500, 500, 100, 80)
+    pg.w_act.value = "relu"  # reading the controls back must not clip them
+    assert (pg.config.n_points, pg.config.seed, pg.config.batch_size, pg.config.epochs_per_step) == \
+        (1500, 500, 100, 80)
+
+
 def test_invalid_share_string(pg):
     before = pg.config
     pg.w_share.value = "ds=spiral;layers=8,9"

@@ -192,7 +192,8 @@ def render(trainer: Trainer, resolution: int = 48, title: str | None = None):
     finite = [v for v in h["train_loss"] + h["test_loss"] if np.isfinite(v)]
     if finite:
         ax_loss.set_ylim(0, max(finite) * 1.05 + 1e-9)
-    ax_loss.set_xlim(0, max(h["epoch"][-1], 1))
+    last = max(h["epoch"][-1], 1)
+    ax_loss.set_xlim(-0.02 * last, 1.02 * last)
     ax_loss.grid(alpha=0.3)
     ax_loss.legend(fontsize=7, loc="upper right")
     ax_loss.set_title(f"loss: train {h['train_loss'][-1]:.3f} · test {h['test_loss'][-1]:.3f}",
@@ -357,9 +358,9 @@ class Playground(Explorer):
             self.w_dataset.value = cfg.dataset
             self.w_noise.value = cfg.noise
             self.w_train.value = cfg.train_ratio
-            self.w_points.value = min(max(cfg.n_points, self.w_points.min), self.w_points.max)
-            self.w_batch.value = min(cfg.batch_size, self.w_batch.max)
-            self.w_seed.value = min(cfg.seed, self.w_seed.max)
+            _set_slider(self.w_points, cfg.n_points)
+            _set_slider(self.w_batch, cfg.batch_size)
+            _set_slider(self.w_seed, cfg.seed)
             for f, cb in self.w_features.items():
                 cb.value = f in cfg.features
             self.w_nlayers.value = len(cfg.layers)
@@ -373,7 +374,7 @@ class Playground(Explorer):
             self.w_reg.value = cfg.regularization
             self.w_rate.options = _menu(REG_RATES, cfg.reg_rate)
             self.w_rate.value = cfg.reg_rate
-            self.w_epochs.value = min(cfg.epochs_per_step, self.w_epochs.max)
+            _set_slider(self.w_epochs, cfg.epochs_per_step)
             self._sync_visibility()
         finally:
             self._syncing = False
@@ -520,6 +521,15 @@ class Playground(Explorer):
         if error:
             msg = f"<span style='color:#b00'>⚠ {html.escape(error)}</span><br>" + msg
         self.status.value = msg
+
+
+def _set_slider(w, value):
+    """Set an int slider, widening its range first if a loaded setup lies outside it."""
+    if value > w.max:
+        w.max = value
+    if value < w.min:
+        w.min = value
+    w.value = value
 
 
 def _plain(f: str) -> str:
