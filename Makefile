@@ -67,7 +67,7 @@ student: setup
 
 grade: setup
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of submitted notebooks>"; exit 2; }
-	$(PY) -m course_utils.tools.grading grade "$(SUBMISSIONS)" --out build/grades
+	$(PY) -m course_utils.tools.grading grade "$(SUBMISSIONS)" --out build/grades $(if $(NB),--nb $(NB)) --jobs $(JOBS)
 
 # Headless Chromium for the browser test (Debian's package; nothing downloads a browser).
 browser:

@@ -350,6 +350,7 @@ class Submission:
     notes: dict = field(default_factory=dict)   # grade_id (or "*") -> list of notes
     seconds: float = 0.0
     retries: int = 0
+    detail: str = ""                   # the end of nbgrader's log when grading failed
 
     def note(self, key: str, text: str) -> None:
         self.notes.setdefault(key, [])
@@ -537,7 +538,21 @@ def worker(course: Path, assignment: str, learners: list[str], cell_timeout: int
 
     extra = Config()
     extra.Execute.on_cell_execute = on_cell_execute
+    if os.name == "posix":
+        # Unix sockets in a folder of this worker: parallel workers starting kernels at the same
+        # moment cannot race for the same TCP port (a kernel that loses such a race dies at start).
+        ipc = Path(tempfile.mkdtemp(prefix="hodl-ipc-"))   # short path: Unix socket names are limited
+        extra.KernelManager.transport = "ipc"
+        extra.KernelManager.ip = str(ipc / "kernel")
     api = _api(course, cell_timeout, show_hidden_tests, extra)
+    try:
+        _worker_loop(api, course, assignment, learners, cell_timeout, submission_timeout, result_file, current)
+    finally:
+        if os.name == "posix":
+            shutil.rmtree(ipc, ignore_errors=True)
+
+
+def _worker_loop(api, course, assignment, learners, cell_timeout, submission_timeout, result_file, current):
     for learner in learners:
         t0 = time.perf_counter()
         rec = {"learner": learner, "success": False, "error": "", "disabled": [], "retries": 0}
@@ -558,7 +573,7 @@ def worker(course: Path, assignment: str, learners: list[str], cell_timeout: int
             finally:
                 timer.cancel()
             if res.get("success"):
-                rec.update(success=True, error="")
+                rec.update(success=True, error="", detail="")
                 break
             err = (res.get("error") or "") + "\n" + (res.get("log") or "")
             if "database is locked" in err and attempt < MAX_RETRIES:
@@ -573,7 +588,13 @@ def worker(course: Path, assignment: str, learners: list[str], cell_timeout: int
             else:
                 why = ""
             rec["error"] = _last_error_line(err) if not why else f"kernel stopped: {why}"
+            rec["detail"] = err.strip()[-2000:]
             cell = current.get("cell")
+            if why and cell is None and attempt < MAX_RETRIES:
+                # the kernel died before running any cell (start-up failure): try again as it is
+                rec["retries"] = attempt + 1
+                _kill_kernels()
+                continue
             if not why or cell is None or attempt == MAX_RETRIES:
                 break
             label = _disable_cell(nb_path, cell, why)
@@ -749,6 +770,7 @@ def grade(submissions: str | Path, out: str | Path = "build/grades", notebooks: 
                 sub.seconds, sub.retries = rec.get("seconds", 0.0), rec.get("retries", 0)
                 sub.status = "graded" if rec["success"] else "not graded"
                 sub.error = "" if rec["success"] else rec.get("error", "")
+                sub.detail = rec.get("detail", "")
                 for d in rec.get("disabled", []):
                     sub.note("*", f"cell {d['cell']} was disabled and the notebook graded again: {d['why']}")
             api = _api(course, cell_timeout, show_hidden_tests)
