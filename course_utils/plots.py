@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["history", "decision_boundary", "image_grid", "confusion_matrix", "save",
            "predict_grid"]
@@ -55,6 +56,7 @@ def history(h: Any, metrics: Sequence[str] | None = None, title: str | None = No
         if f"val_{m}" in hist:
             ax.plot(epochs, hist[f"val_{m}"], "s--", ms=3, label="validation")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(m)
         ax.grid(alpha=0.3)
         ax.legend()

@@ -18,6 +18,8 @@ def test_history_from_dict_and_keras_like():
     assert len(fig.axes) == 2 and _png_ok(fig)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["train", "validation"]
+    ticks = fig.axes[0].get_xticks()
+    assert np.allclose(ticks, np.round(ticks))  # whole epochs only
 
     class H:
         history = {"loss": [1.0, 0.5]}
