@@ -32,7 +32,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +54,9 @@ INSTALL_HINT = "install it with `make browser` (Debian's chromium via apt-get; n
 # (a SyntaxError has no "Traceback" header).
 ERROR_PATTERN = re.compile(r"Traceback|^\s*\w*(Error|Exception)\b.*$", re.MULTILINE)
 WIDGET_ERROR_TEXT = "Error displaying widget"
+# What ipywidgets 8 shows while a widget's model is not there; if it stays after the run, the
+# learner sees a widget that never appears (e.g. a model the kernel never sent).
+WIDGET_LOADING_TEXT = "Loading widget..."
 
 # JupyterLab user settings for the test server: all cells stay in the DOM (no windowing), no
 # news or update checks (nothing leaves the machine), no autosave surprises.
@@ -281,7 +284,7 @@ class Change:
     changed: bool
     fraction: float      # share of pixels that differ between before and after
     seconds: float
-    after: bytes
+    after: bytes = field(repr=False)
 
     def __str__(self):
         word = "changed" if self.changed else "NO CHANGE"
@@ -376,6 +379,16 @@ class NotebookPage:
         return [i for i, (p, src) in enumerate(zip(self.prompts(), self.code_sources()))
                 if src.strip() and not re.search(r"\[\d+\]", p)]
 
+    def show_first_error(self):
+        """Scroll the first error output (or else the first cell that did not run) into view."""
+        target = self.page.locator(
+            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+        if not target.count():
+            target = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell",
+                                       has=self.page.locator(".jp-InputPrompt", has_text="[ ]"))
+        if target.count():
+            target.first.scroll_into_view_if_needed()
+
     def cell_tags(self) -> list[list[str]]:
         """Tags of every cell, read from the notebook file in the server's copy."""
         try:
@@ -402,11 +415,31 @@ class NotebookPage:
                 continue
             found += [f"cell {i + 1}: {t.strip()[:2000]}" for t in dict.fromkeys(texts)
                       if ERROR_PATTERN.search(t)]
+        widget_errors = self.page.evaluate("""(text) => Array.from(document.querySelectorAll(
+                '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')).flatMap((c, i) =>
+                Array.from(c.querySelectorAll('.jp-OutputArea-output'))
+                     .filter(o => o.innerText.includes(text))
+                     .map(o => 'cell ' + (i + 1) + ': ' + o.innerText.trim().slice(0, 300)))""",
+                                           WIDGET_ERROR_TEXT)
+        found += widget_errors
         body = self.page.evaluate("() => document.body.innerText")
-        if WIDGET_ERROR_TEXT in body:
+        if not widget_errors and WIDGET_ERROR_TEXT in body:   # outside any cell output
             i = body.index(WIDGET_ERROR_TEXT)
             found.append(body[i:i + 300])
         return found
+
+    def stuck_widgets(self, grace: float = 10.0) -> list[str]:
+        """Outputs that still say "Loading widget..." after ``grace`` seconds (cell numbers)."""
+        js = """(text) => Array.from(document.querySelectorAll(
+                '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')).flatMap((c, i) =>
+                Array.from(c.querySelectorAll('.jp-OutputArea-output'))
+                     .filter(o => o.innerText.trim() === text).map(() => 'cell ' + (i + 1)))"""
+        deadline = time.monotonic() + grace
+        while True:
+            stuck = self.page.evaluate(js, WIDGET_LOADING_TEXT)
+            if not stuck or time.monotonic() > deadline:
+                return [f"{where}: {WIDGET_LOADING_TEXT!r} never turned into the widget" for where in stuck]
+            self.page.wait_for_timeout(500)
 
     def append_and_run(self, code: str, timeout=60.0) -> str:
         """Add a code cell at the end (as a learner: select the last cell, Esc, B, type), run it
