@@ -440,3 +440,19 @@ def test_round_trip(path, student_dir, tmp_path):
         else:
             assert all(c["metadata"].get("nbgrader", {}).get("grade_id") for c in errored), \
                 [_G_src(c)[:80] for c in errored if not c["metadata"].get("nbgrader")]
+
+
+@pytest.mark.slow
+def test_submission_limit_kills_the_kernel_and_regrades(tmp_path, student_dir):
+    """The per-submission wall limit is the backstop when the per-cell limit does not fire first."""
+    nb = _load(student_dir / FIXTURE_NB.name)
+    _cell(nb, "ex1_sigmoid")["source"] = SIG_OK
+    _cell(nb, "ex2_mse")["source"] = "import time\ntime.sleep(300)\n" + MSE
+    _save(nb, tmp_path / "subs" / f"kim__{STEM}.ipynb")
+    t0 = time.perf_counter()
+    run = G.grade(tmp_path / "subs", tmp_path / "grades", [FIXTURE_NB], cell_timeout=300,
+                  submission_timeout=15, quiet=True)
+    assert time.perf_counter() - t0 < 200
+    rows = {r["exercise"]: r for r in _rows(run) if r["learner"] == "kim"}
+    assert float(rows["ex1_sigmoid_tests"]["points"]) == 2 and float(rows["ex2_mse_tests"]["points"]) == 0
+    assert "15 s limit for a whole submission" in rows["ex2_mse_tests"]["note"]
