@@ -1,6 +1,6 @@
 """Checks used by exercise test cells.
 
-Each check prints a line starting with ``✓`` when it passes, and raises
+Each check prints a line starting with ``✓`` when it passes (and returns None), and raises
 :class:`CheckFailed` (an ``AssertionError``, so nbgrader counts the cell as failed)
 with what was expected, what came back and a hint when it does not.
 
@@ -31,10 +31,10 @@ def _fail(name: str, expected: str, got: str, hint: str | None) -> None:
     raise CheckFailed(msg)
 
 
-def _ok(name: str, quiet: bool) -> bool:
+def _ok(name: str, quiet: bool) -> None:
+    # Returns None on purpose: a check as the last line of a cell shows only its ✓ line.
     if not quiet:
         print(f"✓ {name}")
-    return True
 
 
 def _short(x: Any, limit: int = 200) -> str:
@@ -56,7 +56,7 @@ def not_implemented(name: str, value: Any) -> None:
 
 
 def close(name: str, got: Any, expected: Any, atol: float = 1e-6, rtol: float = 1e-5,
-          hint: str | None = None, quiet: bool = False) -> bool:
+          hint: str | None = None, quiet: bool = False) -> None:
     """Check that ``got`` equals ``expected`` numerically (same shape, within tolerance)."""
     not_implemented(name, got)
     try:
@@ -74,7 +74,7 @@ def close(name: str, got: Any, expected: Any, atol: float = 1e-6, rtol: float = 
     return _ok(name, quiet)
 
 
-def equal(name: str, got: Any, expected: Any, hint: str | None = None, quiet: bool = False) -> bool:
+def equal(name: str, got: Any, expected: Any, hint: str | None = None, quiet: bool = False) -> None:
     """Check exact equality (arrays element-wise, other objects with ``==``)."""
     not_implemented(name, got)
     if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
@@ -86,7 +86,7 @@ def equal(name: str, got: Any, expected: Any, hint: str | None = None, quiet: bo
     return _ok(name, quiet)
 
 
-def shape(name: str, got: Any, expected: tuple, hint: str | None = None, quiet: bool = False) -> bool:
+def shape(name: str, got: Any, expected: tuple, hint: str | None = None, quiet: bool = False) -> None:
     """Check an array's shape; ``None`` in ``expected`` matches any size on that axis."""
     not_implemented(name, got)
     s = tuple(np.shape(got))
@@ -97,7 +97,7 @@ def shape(name: str, got: Any, expected: tuple, hint: str | None = None, quiet: 
 
 
 def true(name: str, condition: bool, expected: str, got: str = "it did not hold",
-         hint: str | None = None, quiet: bool = False) -> bool:
+         hint: str | None = None, quiet: bool = False) -> None:
     """Check a condition; ``expected`` says in words what should hold."""
     if not bool(condition):
         _fail(name, expected, got, hint)
@@ -105,7 +105,7 @@ def true(name: str, condition: bool, expected: str, got: str = "it did not hold"
 
 
 def function(name: str, fn: Callable, reference: Callable, inputs: Iterable, atol: float = 1e-6,
-             rtol: float = 1e-5, hint: str | None = None, quiet: bool = False) -> bool:
+             rtol: float = 1e-5, hint: str | None = None, quiet: bool = False) -> None:
     """Call ``fn`` and ``reference`` on each input and check the results agree.
 
     ``inputs`` is a list; an item that is a tuple is unpacked as positional arguments.
@@ -134,7 +134,7 @@ def function(name: str, fn: Callable, reference: Callable, inputs: Iterable, ato
 
 
 def raises(name: str, fn: Callable, exception: type = Exception, args: tuple = (),
-           hint: str | None = None, quiet: bool = False) -> bool:
+           hint: str | None = None, quiet: bool = False) -> None:
     """Check that ``fn(*args)`` raises ``exception``."""
     try:
         fn(*args)

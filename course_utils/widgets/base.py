@@ -54,7 +54,8 @@ class Explorer:
     def __init__(self):
         import ipywidgets as W
         self._W = W
-        self.image = W.Image(format="png")
+        # flex-start: show the PNG at its own size instead of stretched to the output width
+        self.image = W.Image(format="png", layout=W.Layout(align_self="flex-start"))
         self.status = W.HTML(value="")
         self.controls = []
         self._build_controls()
