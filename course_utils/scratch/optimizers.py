@@ -184,7 +184,7 @@ def rmsprop_step(w, g, s, lr: float = 0.001, rho: float = 0.9, epsilon: float = 
 
         s = rho * s + (1 - rho) * g**2
         w = w - lr * g / sqrt(s + epsilon)        # Keras 3 (eps_inside=True)
-        w = w - lr * g / (sqrt(s) + epsilon)      # Hinton's slides, PyTorch (eps_inside=False)
+        w = w - lr * g / (sqrt(s) + epsilon)      # PyTorch (eps_inside=False)
 
     Parameters
     ----------
