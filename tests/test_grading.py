@@ -123,6 +123,13 @@ def test_run_folders_and_csv_never_overwrite(tmp_path):
     assert (tmp_path / "latest").resolve() == b.resolve()
 
 
+def test_grade_refuses_a_folder_without_submissions(tmp_path):
+    (tmp_path / "notes.ipynb").write_text("{}")
+    with pytest.raises(ValueError, match="no submissions to grade(.|\n)*notes.ipynb"):
+        G.grade(tmp_path, tmp_path / "out", [FIXTURE_NB], quiet=True)
+    assert not (tmp_path / "out").exists()
+
+
 def test_course_notebooks_selection(tmp_path):
     for name in ("00_intro.ipynb", "01_a.ipynb", "02_b_c.ipynb", "notes.ipynb"):
         (tmp_path / name).write_text("{}")

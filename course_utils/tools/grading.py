@@ -733,6 +733,9 @@ def grade(submissions: str | Path, out: str | Path = "build/grades", notebooks: 
     notebooks = course_notebooks() if notebooks is None else list(notebooks)
     by_stem = {p.stem: p for p in notebooks}
     subs, problems = find_submissions(submissions, sorted(by_stem))
+    if not subs:
+        raise ValueError(f"no submissions to grade in {submissions} (naming rules: README, 'For instructors')"
+                         + "".join(f"\n  {p}" for p in problems))
     t_start = time.perf_counter()
     out = Path(out)
     run = new_run_dir(out)
