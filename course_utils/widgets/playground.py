@@ -248,52 +248,61 @@ class Playground(Explorer):
     def _build_controls(self):
         W = self._W
         cfg = self.trainer.config
-        style = {"description_width": "88px"}
+        # Fixed widths that fit four columns side by side in ~850 px (JupyterLab at 1280 px
+        # with the file browser open); narrower, the columns wrap instead of overlapping.
+        # A slider needs its label + a track + ~76 px for the readout (ipywidgets gives the
+        # readout a 72 px minimum), so each column's label width fits its longest label.
+        data_w, net_w, train_w = (("236px", "70px"), ("240px", "94px"), ("242px", "98px"))
 
-        def wide():  # a Layout of its own for each control (a shared one would hide them all)
-            return W.Layout(width="270px")
-
-        def dd(desc, options, value):
-            w = W.Dropdown(options=options, value=value, description=desc, style=style, layout=wide())
+        def dd(desc, options, value, size):
+            w = W.Dropdown(options=options, value=value, description=desc,
+                           style={"description_width": size[1]}, layout=W.Layout(width=size[0]))
             w.observe(self._on_setting, names="value")
             return w
 
-        def slider(cls, desc, value, **kw):
-            w = cls(value=value, description=desc, style=style, layout=wide(),
-                    continuous_update=False, **kw)
+        def slider(cls, desc, value, size, **kw):
+            # a Layout of its own for each control (a shared one would hide them all)
+            w = cls(value=value, description=desc, style={"description_width": size[1]},
+                    layout=W.Layout(width=size[0]), continuous_update=False, **kw)
             w.observe(self._on_setting, names="value")
             return w
 
-        self.w_dataset = dd("Dataset", list(DATASETS), cfg.dataset)
-        self.w_noise = slider(W.FloatSlider, "Noise", cfg.noise, min=0.0, max=0.5, step=0.05)
-        self.w_train = slider(W.FloatSlider, "Train ratio", cfg.train_ratio, min=0.1, max=0.9,
-                              step=0.1)
-        self.w_batch = slider(W.IntSlider, "Batch size", cfg.batch_size, min=1, max=64)
-        self.w_points = slider(W.IntSlider, "Points", cfg.n_points, min=100, max=1000, step=50)
-        self.w_seed = slider(W.IntSlider, "Seed", cfg.seed, min=0, max=99)
+        self.w_dataset = dd("Dataset", list(DATASETS), cfg.dataset, data_w)
+        self.w_noise = slider(W.FloatSlider, "Noise", cfg.noise, data_w, min=0.0, max=0.5,
+                              step=0.05)
+        self.w_train = slider(W.FloatSlider, "Train ratio", cfg.train_ratio, data_w, min=0.1,
+                              max=0.9, step=0.1)
+        self.w_batch = slider(W.IntSlider, "Batch size", cfg.batch_size, data_w, min=1, max=64)
+        self.w_points = slider(W.IntSlider, "Points", cfg.n_points, data_w, min=100, max=1000,
+                               step=50)
+        self.w_seed = slider(W.IntSlider, "Seed", cfg.seed, data_w, min=0, max=99)
 
         self.w_features = {}
         for f in FEATURES:
             cb = W.Checkbox(value=f in cfg.features, description=_plain(f), indent=False,
-                            layout=W.Layout(width="120px"))
+                            layout=W.Layout(width="76px"))
             cb.observe(self._on_setting, names="value")
             self.w_features[f] = cb
 
-        self.w_nlayers = slider(W.IntSlider, "Hidden layers", len(cfg.layers), min=0, max=MAX_LAYERS)
+        self.w_nlayers = slider(W.IntSlider, "Hidden layers", len(cfg.layers), net_w, min=0,
+                                max=MAX_LAYERS)
         self.w_units = []
         for i in range(MAX_LAYERS):
             u = cfg.layers[i] if i < len(cfg.layers) else 4
-            self.w_units.append(slider(W.IntSlider, f"Neurons {i + 1}", u, min=1, max=MAX_UNITS))
-        self.w_act = dd("Activation", list(ACTIVATIONS), cfg.activation)
+            self.w_units.append(slider(W.IntSlider, f"Neurons {i + 1}", u, net_w, min=1,
+                                       max=MAX_UNITS))
+        self.w_act = dd("Activation", list(ACTIVATIONS), cfg.activation, net_w)
 
-        self.w_lr = dd("Learning rate", _menu(LEARNING_RATES, cfg.learning_rate), cfg.learning_rate)
+        self.w_lr = dd("Learning rate", _menu(LEARNING_RATES, cfg.learning_rate), cfg.learning_rate,
+                        train_w)
         self.w_opt = dd("Optimizer", [("SGD", "sgd"), ("Adam", "adam"), ("RMSprop", "rmsprop")],
-                        cfg.optimizer)
-        self.w_loss = dd("Loss", [("cross-entropy", "bce"), ("MSE", "mse")], cfg.loss)
+                        cfg.optimizer, train_w)
+        self.w_loss = dd("Loss", [("cross-entropy", "bce"), ("MSE", "mse")], cfg.loss, train_w)
         self.w_reg = dd("Regularization", [("none", "none"), ("L1", "l1"), ("L2", "l2")],
-                        cfg.regularization)
-        self.w_rate = dd("Reg. rate", _menu(REG_RATES, cfg.reg_rate), cfg.reg_rate)
-        self.w_epochs = slider(W.IntSlider, "Epochs/step", cfg.epochs_per_step, min=1, max=50)
+                        cfg.regularization, train_w)
+        self.w_rate = dd("Reg. rate", _menu(REG_RATES, cfg.reg_rate), cfg.reg_rate, train_w)
+        self.w_epochs = slider(W.IntSlider, "Epochs/step", cfg.epochs_per_step, train_w, min=1,
+                               max=50)
 
         self.step_button = W.Button(description="Step", button_style="primary",
                                     tooltip="train a few epochs")
@@ -309,18 +318,27 @@ class Playground(Explorer):
                                     tooltip="show runnable Python that builds this model")
         self.code_button.add_class("playground-code")
         self.code_button.on_click(self._on_code)
-        self.w_share = W.Text(value=cfg.to_string(), description="Share", style={"description_width": "45px"},
-                              layout=W.Layout(width="720px"))
+        # the Share box takes the width left beside Load (up to 720 px), never more
+        self.w_share = W.Text(value=cfg.to_string(), description="Share",
+                              style={"description_width": "45px"},
+                              layout=W.Layout(width="auto", flex="1 1 auto", max_width="720px"))
         self.w_share.add_class("playground-share")
-        self.load_button = W.Button(description="Load", tooltip="apply the share string")
+        self.load_button = W.Button(description="Load", tooltip="apply the share string",
+                                    layout=W.Layout(width="80px", flex="0 0 auto"))
         self.load_button.on_click(self._on_load)
         self.code_box = W.Textarea(value="", description="Keras code",
                                    layout=W.Layout(width="95%", height="330px", display="none"))
 
         self._sync_visibility()
-        col = W.VBox
+
+        def col(children):  # a column keeps its width; the row wraps when it is too narrow
+            return W.VBox(children, layout=W.Layout(flex="0 0 auto", margin="0 6px 0 0"))
+
+        def row(children):
+            return W.HBox(children, layout=W.Layout(flex_flow="row wrap", align_items="flex-start"))
+
         self.controls = [
-            W.HBox([
+            row([
                 col([W.HTML("<b>Data</b>"), self.w_dataset, self.w_noise, self.w_train,
                      self.w_points, self.w_batch, self.w_seed]),
                 col([W.HTML("<b>Features</b>"), *self.w_features.values()]),
@@ -328,7 +346,7 @@ class Playground(Explorer):
                 col([W.HTML("<b>Training</b>"), self.w_lr, self.w_opt, self.w_loss, self.w_reg,
                      self.w_rate, self.w_epochs]),
             ]),
-            W.HBox([self.step_button, self.play, self.reset_button, self.code_button]),
+            row([self.step_button, self.play, self.reset_button, self.code_button]),
             W.HBox([self.w_share, self.load_button]),
         ]
 
