@@ -44,9 +44,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .nbtools import _nbg, _src, select_notebooks
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO_ROOT / "notebooks"
-STEM_RE = re.compile(r"(\d\d)_[a-z0-9]+(?:_[a-z0-9]+)*")
 DEFAULT_CELL_TIMEOUT = 120        # seconds one cell may run before the kernel is interrupted
 DEFAULT_SUBMISSION_TIMEOUT = 600  # seconds one submission may take in all before its kernel is killed
 MAX_RETRIES = 2                   # times a submission is re-run after disabling a cell that hung/killed the kernel
@@ -64,31 +65,7 @@ def course_notebooks(folder: str | Path = NOTEBOOKS, nb: str | None = None) -> l
     ``nb`` selects some of them like ``make run``: ``"04"``, ``"04,06"`` or a name prefix.
     Raises ``ValueError`` naming ``nb`` if it matches nothing.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"notebooks folder {str(folder)!r} does not exist")
-    all_nbs = [p for p in sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-               if STEM_RE.fullmatch(p.stem) and p.name[:2] != "00"]
-    if not nb:
-        return all_nbs
-    chosen: list[Path] = []
-    for key in [k.strip() for k in str(nb).split(",") if k.strip()]:
-        key = key.zfill(2) if key.isdigit() else key
-        hits = [p for p in all_nbs if p.name.startswith(key)]
-        if not hits:
-            raise ValueError(f"nb={key!r} matches no notebook with exercises in {folder}; expected a number "
-                             f"like 04 or one of: {', '.join(p.stem for p in all_nbs) or '(none yet)'}")
-        chosen += [h for h in hits if h not in chosen]
-    return chosen
-
-
-def _nbg(cell) -> dict:
-    return (cell.get("metadata", {}) or {}).get("nbgrader", {}) or {}
-
-
-def _src(cell) -> str:
-    s = cell.get("source", "")
-    return "".join(s) if isinstance(s, list) else s
+    return select_notebooks(folder, nb, first=1)
 
 
 @dataclass
@@ -478,15 +455,7 @@ def synthetic_class(instructor_nb: str | Path, student_nb: str | Path, n: int, f
 
 def _kill_kernels() -> int:
     """Kill every process started by this one (the kernels); return how many."""
-    import psutil
-    procs = psutil.Process().children(recursive=True)
-    for p in procs:
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(procs, timeout=5)
-    return len(procs)
+    return _kill_tree(os.getpid(), include_root=False)
 
 
 def _disable_cell(nb_path: Path, cell: dict, why: str) -> str:
@@ -672,19 +641,21 @@ def _run_workers(course: Path, assignment: str, learners: list[str], opts: dict,
     return results
 
 
-def _kill_tree(pid: int) -> None:
+def _kill_tree(pid: int, include_root: bool = True) -> int:
+    """Kill process ``pid``'s descendants (and ``pid`` itself if ``include_root``); return how many."""
     import psutil
     try:
         parent = psutil.Process(pid)
     except psutil.Error:
-        return
-    procs = parent.children(recursive=True) + [parent]
+        return 0
+    procs = parent.children(recursive=True) + ([parent] if include_root else [])
     for p in procs:
         try:
             p.kill()
         except psutil.Error:
             pass
     psutil.wait_procs(procs, timeout=5)
+    return len(procs)
 
 
 def new_run_dir(out: str | Path, now: dt.datetime | None = None) -> Path:

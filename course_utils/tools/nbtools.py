@@ -53,13 +53,37 @@ def install_line(setting: dict | None = None) -> str:
     return f'%pip install -q "hands-on-dl @ git+https://github.com/{s["repository"]}@{s["release"]}"'
 
 
+def select_notebooks(folder: str | Path, nb: str | None = None, first: int = 0) -> list[Path]:
+    """Course notebooks ``NN_slug.ipynb`` in ``folder`` with NN >= ``first``, sorted.
+
+    ``nb`` picks some of them as ``make run NB=...`` does: ``"04"``, ``"4"``, ``"04,06"`` or a
+    name prefix such as ``"04_grad"``. Raises ``ValueError`` naming ``nb`` if a key matches nothing.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"notebooks folder {str(folder)!r} does not exist")
+    all_nbs = [p for p in sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+               if NAME_RE.match(p.name) and int(p.name[:2]) >= first]
+    if not nb:
+        return all_nbs
+    chosen: list[Path] = []
+    for key in [k.strip() for k in str(nb).split(",") if k.strip()]:
+        key = key.zfill(2) if key.isdigit() else key
+        hits = [p for p in all_nbs if p.name.startswith(key)]
+        if not hits:
+            raise ValueError(f"nb={key!r} matches no notebook in {folder}; expected a number like 04 "
+                             f"or one of: {', '.join(p.stem for p in all_nbs) or '(none yet)'}")
+        chosen += [h for h in hits if h not in chosen]
+    return chosen
+
+
 def _src(cell) -> str:
     s = cell.get("source", "")
     return "".join(s) if isinstance(s, list) else s
 
 
 def _nbg(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+    return (cell.get("metadata", {}) or {}).get("nbgrader", {}) or {}
 
 
 def load(path: Path) -> dict:

@@ -65,19 +65,12 @@ def parse_value(text: str):
 
 
 def select(nb_arg: str | None, folder: Path = NOTEBOOKS) -> list[Path]:
-    """Notebooks to run: all, or those whose number/name starts with one of ``nb_arg`` (comma list)."""
-    all_nbs = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    if not nb_arg:
-        return all_nbs
-    chosen = []
-    for key in [k.strip() for k in str(nb_arg).split(",") if k.strip()]:
-        key = key.zfill(2) if key.isdigit() else key
-        hits = [p for p in all_nbs if p.name.startswith(key)]
-        if not hits:
-            raise SystemExit(f"NB={key!r} matches no notebook; expected a number like 04 or a name "
-                             f"from: {', '.join(p.stem for p in all_nbs)}")
-        chosen += [h for h in hits if h not in chosen]
-    return chosen
+    """Notebooks to run: all, or those matching ``nb_arg`` (see ``nbtools.select_notebooks``)."""
+    from .nbtools import select_notebooks
+    try:
+        return select_notebooks(folder, nb_arg)
+    except ValueError as exc:
+        raise SystemExit(f"NB: {exc}") from None
 
 
 class PeakMemory:
