@@ -59,3 +59,14 @@ def test_run_executes_records_and_reports(folder, tmp_path, capsys):
     assert run.main(["--out", str(out), "--notebooks", str(folder), "--nb", "01", "--bench", str(bench)]) == 0
     table = bench.read_text()
     assert "## full mode" in table and "## fast mode" in table and "accuracy = 0.9 ✓" in table
+
+
+def test_bench_table_escapes_pipes_and_merges_rows(tmp_path):
+    bench = tmp_path / "B.md"
+    r = run.Result("05_x.ipynb", status="ok", seconds=1.0, peak_mb=10,
+                   headlines=[{"name": "max |a - b|", "value": 1e-7, "target": 1e-6, "reached": True, "unit": ""}])
+    run.update_bench(bench, [r], fast=False, params={})
+    run.update_bench(bench, [run.Result("06_y.ipynb", status="FAILED")], fast=False, params={})
+    rows = [line for line in bench.read_text().splitlines() if line.startswith("| 0")]
+    assert len(rows) == 2 and rows[0].count(" | ") == 6  # 7 cells: the metric's | are escaped
+    assert "max \\|a - b\\| = 1e-07 ✓" in rows[0]

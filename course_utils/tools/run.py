@@ -233,7 +233,8 @@ def update_bench(path: Path, results: list[Result], fast: bool, params: dict) ->
                   "|---|---|---|---|---|---|---|"]
         for nb in sorted(data[m]):
             r = data[m][nb]
-            lines.append(f"| {nb} | {r['status']} | {r['seconds']} | {r['peak_mb']} | {r['headline']} | "
+            headline = r["headline"].replace("|", "\\|")  # a | in a metric name would split the cell
+            lines.append(f"| {nb} | {r['status']} | {r['seconds']} | {r['peak_mb']} | {headline} | "
                          f"{r['date']} | {r['machine']} |")
         lines.append("")
     path.write_text("\n".join(lines))
