@@ -45,7 +45,7 @@ bench: setup
 # Two pytest workers on two cores: one BLAS/OpenMP thread each avoids oversubscription.
 test: setup browser
 	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile \
-	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q
+	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q --durations=12
 
 lint: setup
 	$(PY) -m course_utils.tools.nbtools lint notebooks
