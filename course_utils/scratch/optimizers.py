@@ -42,11 +42,16 @@ OPTIMIZER_NAMES = ("sgd", "momentum", "rmsprop", "adam")
 
 # --------------------------------------------------------------------------- validation
 
-def _rate(name: str, value, low: float = 0.0, high: float = 1.0, closed_high: bool = False) -> float:
-    """A float in [low, high) (or [low, high]) or a ValueError naming ``name``."""
+def _number(name: str, value) -> float:
+    """``value`` as a finite-or-not float, or a TypeError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
-    v = float(value)
+    return float(value)
+
+
+def _rate(name: str, value, low: float = 0.0, high: float = 1.0, closed_high: bool = False) -> float:
+    """A float in [low, high) (or [low, high]) or a ValueError naming ``name``."""
+    v = _number(name, value)
     ok = low <= v <= high if closed_high else low <= v < high
     if not ok or not math.isfinite(v):
         bracket = "]" if closed_high else ")"
@@ -55,18 +60,14 @@ def _rate(name: str, value, low: float = 0.0, high: float = 1.0, closed_high: bo
 
 
 def _positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
-    v = float(value)
+    v = _number(name, value)
     if not (v > 0 and math.isfinite(v)):
         raise ValueError(f"{name} must be a positive number, got {value!r}")
     return v
 
 
 def _non_negative(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
-    v = float(value)
+    v = _number(name, value)
     if not (v >= 0 and math.isfinite(v)):
         raise ValueError(f"{name} must be a number >= 0, got {value!r}")
     return v
