@@ -55,7 +55,10 @@ def test_closed_form_values():
     np.testing.assert_allclose(A.sigmoid(2.0), 1 / (1 + math.exp(-2)))
     np.testing.assert_allclose(A.tanh(Z), 2 * A.sigmoid(2 * Z) - 1, atol=1e-12)
     np.testing.assert_array_equal(A.relu([-2.0, 0.0, 3.0]), [0.0, 0.0, 3.0])
-    np.testing.assert_array_equal(A.step([-2.0, 0.0, 3.0]), [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(A.step([-2.0, 0.0, 3.0]), [0.0, 1.0, 1.0])   # fires at 0, as in notebook 01
+    from course_utils.scratch import neurons
+    grid = np.array([-1.0, -1e-300, 0.0, 1e-300, 1.0])
+    np.testing.assert_array_equal(A.step(grid), neurons.step_activation(grid))   # one step in the course
     np.testing.assert_allclose(A.leaky_relu([-2.0, 3.0], alpha=0.1), [-0.2, 3.0])
     np.testing.assert_allclose(A.elu([-1.0, 2.0], alpha=2.0), [2 * (math.exp(-1) - 1), 2.0])
     # GELU(1) = 1 * Phi(1) = 0.841344746...

@@ -51,8 +51,12 @@ def _alpha(alpha, name: str = "alpha", positive: bool = False) -> float:
 # --------------------------------------------------------------------------- element-wise
 
 def step(z):
-    """Heaviside step: 1 where ``z > 0``, else 0 (the perceptron's "firing"). Same shape as ``z``."""
-    return (_z(z) > 0).astype(np.float64)
+    """Heaviside step: 1 where ``z >= 0``, else 0 (the perceptron's "firing"). Same shape as ``z``.
+
+    At exactly 0 it fires, the convention of notebook 01 and of ``neurons.step_activation``
+    (texts differ; it changes nothing but the points lying exactly on the boundary).
+    """
+    return (_z(z) >= 0).astype(np.float64)
 
 
 def step_grad(z):
