@@ -112,12 +112,12 @@ def draw_network(ax, trainer: Trainer, acts: dict, node_px: int = 24) -> None:
     canvas, extent = _network_canvas(pos, maps, s, node_px, _cmap())
     ax.imshow(canvas, origin="lower", extent=extent, interpolation="nearest", zorder=2)
     for r, (x, y) in enumerate(pos[0]):
-        ax.text(x - s / 2 - 0.12, y, _plain(cfg.features[r]), ha="right", va="center", fontsize=9.5)
+        ax.text(x - s / 2 - 0.12, y, _plain(cfg.features[r]), ha="right", va="center", fontsize=10.5)
     top = max(p[1] for col in pos for p in col) + s / 2 + 0.25
     names = ["features"] + [f"hidden {i + 1}\n{u} × {cfg.activation}" for i, u in
                             enumerate(cfg.layers)] + ["output\nsigmoid"]
     for c, name in enumerate(names):
-        ax.text(pos[c][0][0], top, name, ha="center", va="bottom", fontsize=8.5)
+        ax.text(pos[c][0][0], top, name, ha="center", va="bottom", fontsize=10)
     ax.set_xlim(extent[0] - 1.3, extent[1] + 0.3)
     ax.set_ylim(extent[2] - 0.3, top + 0.9)
     ax.set_aspect("equal")
@@ -170,37 +170,37 @@ def render(trainer: Trainer, resolution: int = 48, title: str | None = None):
     ax_db.set_ylim(ext[2:])
     ax_db.set_xlabel("x₁", labelpad=1)
     ax_db.set_ylabel("x₂", labelpad=1)
-    ax_db.tick_params(labelsize=8)
+    ax_db.tick_params(labelsize=9)
     from matplotlib.lines import Line2D
     ax_db.legend(handles=[Line2D([], [], ls="", marker="o", ms=4, mfc="0.6", mec="w", label="train"),
                           Line2D([], [], ls="", marker="o", ms=4, mfc="0.6", mec="k", label="test")],
-                 loc="upper right", fontsize=7, framealpha=0.8, handletextpad=0.2)
+                 loc="upper right", fontsize=8.5, framealpha=0.8, handletextpad=0.2)
     if trainer.diverged:
         ax_db.set_title("diverged (loss is not finite):\nlower the learning rate, then Reset",
-                        color="#b00", fontsize=9)
+                        color="#b00", fontsize=10.5)
     else:
         ax_db.set_title(f"P(class 1) after {trainer.epoch} epochs · test accuracy "
-                        f"{trainer.test_accuracy:.0%}", fontsize=9)
+                        f"{trainer.test_accuracy:.0%}", fontsize=10.5)
 
     # loss curves
     h = trainer.history
     ax_loss.plot(h["epoch"], h["train_loss"], "o-", ms=2.5, color="0.25", label="train")
     ax_loss.plot(h["epoch"], h["test_loss"], "s--", ms=2.5, color="#c0392b", label="test")
     ax_loss.set_xlabel("epoch", labelpad=1)
-    ax_loss.set_ylabel("BCE" if trainer.config.loss == "bce" else "MSE", fontsize=9)
-    ax_loss.tick_params(labelsize=8)
+    ax_loss.set_ylabel("BCE" if trainer.config.loss == "bce" else "MSE", fontsize=10.5)
+    ax_loss.tick_params(labelsize=9)
     finite = [v for v in h["train_loss"] + h["test_loss"] if np.isfinite(v)]
     if finite:
         ax_loss.set_ylim(0, max(finite) * 1.05 + 1e-9)
     last = max(h["epoch"][-1], 1)
     ax_loss.set_xlim(-0.02 * last, 1.02 * last)
     ax_loss.grid(alpha=0.3)
-    ax_loss.legend(fontsize=7, loc="upper right")
+    ax_loss.legend(fontsize=8.5, loc="upper right")
     ax_loss.set_title(f"loss: train {h['train_loss'][-1]:.3f} · test {h['test_loss'][-1]:.3f}",
-                      fontsize=9)
+                      fontsize=10.5)
     fig.suptitle(title or f"{trainer.config.dataset}, noise {trainer.config.noise:g}: "
                  f"{trainer.model.count_params()} weights, {OPTIMIZERS[trainer.config.optimizer]} "
-                 f"lr {trainer.config.learning_rate:g}", fontsize=11)
+                 f"lr {trainer.config.learning_rate:g}", fontsize=12)
     return fig
 
 
