@@ -56,6 +56,17 @@ def test_lint_fails_on_outputs(good):
     assert nbtools.lint_notebook(write(nb)) == []
 
 
+def test_lint_fails_on_a_lost_latex_backslash(good):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    cell = [c for c in nb["cells"] if c["cell_type"] == "markdown"][-1]   # not the intro cells
+    cell["source"] = "The step is $\\eta \approx 0.1$ and $\frac{1}{2}$.\n"   # BEL and form feed
+    problems = nbtools.lint_notebook(write(nb))
+    assert any("control character '\\x07'" in p and "pprox" in p for p in problems), problems
+    cell["source"] = "The step is $\\eta \\approx 0.1$\tand a tab.\n"   # escaped properly: clean
+    assert nbtools.lint_notebook(write(nb)) == []
+
+
 def test_lint_fails_without_parameters_cell(good):
     nb, write = good
     nb = copy.deepcopy(nb)

@@ -98,6 +98,9 @@ def save(nb: dict, path: Path) -> None:
 
 # --------------------------------------------------------------------------- lint
 
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # all but tab and newline
+
+
 def lint_notebook(path: str | Path, setting: dict | None = None, min_exercises: int = 3,
                   min_written: int = 1) -> list[str]:
     """Return the CONVENTIONS.md rules that notebook ``path`` breaks (empty list: clean)."""
@@ -165,6 +168,16 @@ def lint_notebook(path: str | Path, setting: dict | None = None, min_exercises: 
         problems.append(f"committed with outputs or execution counts in cells {dirty[:5]} (run `make strip`)")
     if nb.get("metadata", {}).get("kernelspec", {}).get("name") not in (None, "python3"):
         problems.append("kernelspec must be python3")
+
+    # control characters: a LaTeX command written in a non-raw Python string loses its backslash
+    # ("\approx" saved as BEL + "pprox", "\frac" as form feed + "rac") and renders as garbage
+    for i, c in enumerate(cells):
+        bad = CONTROL_RE.search(_src(c))
+        if bad:
+            src = _src(c)
+            around = src[max(0, bad.start() - 15):bad.end() + 15]
+            problems.append(f"cell {i} holds control character {bad.group()!r} in {around!r}: "
+                            f"probably a LaTeX backslash lost in a non-raw string (write \\\\ or r'...')")
 
     # exercises (from 01 on)
     if m and m.group(1) != "00":
