@@ -229,9 +229,9 @@ def render(state: State, runs: dict | None = None):
     runs = simulate(state) if runs is None else runs
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    fig, axes = plt.subplots(1, 4, figsize=(15, 4.0), gridspec_kw={"width_ratios": [1, 1, 1, 1.25]})
+    fig, axes = plt.subplots(1, 4, figsize=(15, 4.4), gridspec_kw={"width_ratios": [1, 1, 1, 1.25]})
     # fixed margins instead of tight_layout (which costs more than all the drawing)
-    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.14, top=0.86, wspace=0.28)
+    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.13, top=0.80, wspace=0.28)
     W, B, Z = _background(state.surface)
     levels = np.geomspace(Z.min(), Z.max(), 14)
     norm = LogNorm(Z.min(), Z.max())
@@ -256,10 +256,10 @@ def render(state: State, runs: dict | None = None):
         ax.set_xlabel("w")
         ax.set_ylabel("b")
         per_epoch = scratch.iterations_per_epoch(s.n, run.batch_size)
-        note = "  DIVERGED" if run.diverged and k >= run.steps else ""
-        ax.set_title(f"{name} (B={run.batch_size}): {k} of {per_epoch * state.epochs} steps{note}",
-                     fontsize=9, color="red" if note else "black")
-    axes[0].legend(loc="lower left", fontsize=7, framealpha=0.8)
+        note = " · DIVERGED: lower the lr" if run.diverged and k >= run.steps else ""
+        ax.set_title(f"{name} (B={run.batch_size})\n{k} of {per_epoch * state.epochs} steps{note}",
+                     fontsize=10.5, color="red" if note else "black")
+    axes[0].legend(loc="lower left", fontsize=8.5, framealpha=0.8)
     ax = axes[3]
     for name in RUN_NAMES:
         run = runs[name]
@@ -273,14 +273,16 @@ def render(state: State, runs: dict | None = None):
     ax.yaxis.set_major_locator(LogLocator(base=10, numticks=8))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, min(hi, 1e6))   # a diverging run leaves through the top instead of squashing the rest
     ax.set_xlim(0, state.epochs)
     ax.set_xlabel("epochs = examples seen / N (same budget for all)")
     ax.set_ylabel("loss − global minimum loss")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     sched = "constant lr" if state.schedule == "constant" else f"lr = {state.lr:g}/(1 + {state.decay:g}·epoch)"
-    ax.set_title(f"lr {state.lr:g}, {sched}, seed {state.seed}", fontsize=9)
-    fig.suptitle(s.title, fontsize=11)
+    ax.set_title(f"lr {state.lr:g}, {sched}, seed {state.seed}", fontsize=10.5)
+    fig.suptitle(s.title, fontsize=12.5)
     return fig
 
 
