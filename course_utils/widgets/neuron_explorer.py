@@ -231,13 +231,13 @@ def render(state: NeuronState):
     ax.set_ylim(ylim)
     ax.set_aspect("equal")  # so that w looks perpendicular to the line
     if p.standardized:
-        ax.set_xlabel(f"$x_1$ = {p.fx} (standardised)", fontsize=9)
-        ax.set_ylabel(f"$x_2$ = {p.fy} (standardised)", fontsize=9)
+        ax.set_xlabel(f"$x_1$ = {p.fx} (standardised)", fontsize=10)
+        ax.set_ylabel(f"$x_2$ = {p.fy} (standardised)", fontsize=10)
     else:
         ax.set_xlabel("$x_1$")
         ax.set_ylabel("$x_2$")
     ax.set_title(f"{p.name}\nz = {_formula(w, b)}   errors: {n_err} / {len(y)}",
-                 fontsize=9, color="red" if n_err else "darkgreen")
+                 fontsize=10.5, color="red" if n_err else "darkgreen")
     handles, _ = ax.get_legend_handles_labels()
     handles += [Line2D([], [], color="k", lw=2, label="z = 0 (decision line)"),
                 Line2D([], [], marker="o", ls="", mfc="none", mec="red", ms=9, label="misclassified"),
@@ -246,7 +246,7 @@ def render(state: NeuronState):
                 Line2D([], [], marker="s", ls="", mfc="#c6dbef", mec="none", ms=9,
                        label="output 0 (step) / σ(z) → 0")]
     # below the panels, so it never hides a point
-    fig.legend(handles=handles, fontsize=7.5, loc="lower center", ncol=3, frameon=False)
+    fig.legend(handles=handles, fontsize=9, loc="lower center", ncol=3, frameon=False)
 
     hist = state.errors_history
     if hist:
@@ -262,7 +262,7 @@ def render(state: NeuronState):
         axh.set_ylim(-0.5, len(y) * 0.5 + 0.5)
     axh.set_xlabel("perceptron epoch")
     axh.set_ylabel("misclassified points after the epoch")
-    axh.set_title(f"activation: {state.activation},  lr = {state.lr:g}", fontsize=9)
+    axh.set_title(f"activation: {state.activation},  lr = {state.lr:g}", fontsize=10.5)
     axh.grid(alpha=0.3)
     axh.xaxis.set_major_locator(MaxNLocator(integer=True))
     axh.yaxis.set_major_locator(MaxNLocator(integer=True))
