@@ -219,7 +219,7 @@ def render(state: LabState):
     ax_f.axvline(0, color="k", lw=0.5)
     ax_f.set_xlabel("z (pre-activation)")
     ax_f.set_title(f"{state.activation}: function and derivative")
-    ax_f.legend(loc="upper left", fontsize=8)
+    ax_f.legend(loc="upper left", fontsize=9)
     ax_f.grid(alpha=0.3)
 
     # 2. histograms of the outputs, layer by layer (ridge plot)
@@ -245,7 +245,7 @@ def render(state: LabState):
             left = top < len(h) / 2
             ax_h.text(centers[min(top + 2, len(h) - 1)] if left else centers[max(top - 2, 0)], row + 0.55,
                       f"{100 * h[top] / h.sum():.0f}% of the values in [{bins[top]:.2g}, {bins[top + 1]:.2g}]",
-                      ha="left" if left else "right", va="center", fontsize=7, color="tab:red",
+                      ha="left" if left else "right", va="center", fontsize=8, color="tab:red",
                       bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.8))
         hh = np.minimum(h / scale, 1.0) * 0.9
         colour = cmap(row / max(len(show) - 1, 1))
@@ -270,7 +270,7 @@ def render(state: LabState):
     ax_d.set_xlabel("layer")
     ax_d.set_ylabel("share (%)")
     ax_d.set_title(f"dead units: {100 * state.dead.mean():.1f}% of all hidden units")
-    ax_d.legend(loc="upper left", fontsize=8)
+    ax_d.legend(loc="upper left", fontsize=9)
     ax_d.grid(alpha=0.3, axis="y")
 
     # 4. gradient norm per layer (log scale)

@@ -332,8 +332,8 @@ def render(race: Race, show: tuple = RACERS):
     ax.set_ylim(s.ylim)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title(f"{s.title}\n{s.formula}", fontsize=10)
-    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    ax.set_title(f"{s.title}\n{s.formula}", fontsize=11)
+    ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
     bx.set_xlabel("step")
     bx.set_ylabel("f(w) − f_min  (log scale)")
     bx.set_title(f"loss gap after {race.steps} steps\nlr SGD/Momentum {race.lr_sgd:.2g} "
