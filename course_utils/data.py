@@ -128,10 +128,22 @@ def manifest() -> dict:
 
 # --------------------------------------------------------------------------- checksums
 
+CHECKSUM_DECIMALS = 10
+
+
 def array_sha256(*arrays: np.ndarray) -> str:
-    """sha256 over the dtype, shape and bytes of each array (order matters)."""
+    """sha256 over the dtype, shape and bytes of each array (order matters).
+
+    Floating-point arrays are rounded to ``CHECKSUM_DECIMALS`` decimals first: a library that
+    computes its data (scikit-learn scales the diabetes features) may differ in the last bit
+    between versions (seen: 8e-17 between scikit-learn 1.6 and 1.9), which is not a different
+    dataset. Any real change (a value, a row, the order, the shape or the dtype) still counts.
+    """
     h = hashlib.sha256()
     for a in arrays:
+        a = np.asarray(a)
+        if np.issubdtype(a.dtype, np.floating):
+            a = np.round(a, CHECKSUM_DECIMALS) + 0.0   # + 0.0 turns -0.0 into 0.0
         a = np.ascontiguousarray(a)
         h.update(f"{a.dtype.str}{a.shape}".encode())
         h.update(a.tobytes())

@@ -44,6 +44,24 @@ def test_manifest_lists_every_dataset_with_license_and_checksum():
     assert m["mnist"]["full"]["sha256"] == data.MNIST_SHA256
 
 
+def test_checksum_ignores_last_bit_noise_but_not_real_changes():
+    """scikit-learn 1.6 and 1.9 compute the scaled diabetes features 8e-17 apart: same data."""
+    X = data.load("diabetes", source="bundled", verbose=False).X
+    y = np.arange(len(X))
+    ref = data.array_sha256(X, y)
+    assert data.array_sha256(np.nextafter(X, 1.0), y) == ref         # one ulp everywhere
+    assert data.array_sha256(X + 8e-17, y) == ref
+    zero = np.zeros(3)
+    assert data.array_sha256(-zero) == data.array_sha256(zero)      # -0.0 is 0.0
+    changed = X.copy()
+    changed[5, 2] += 1e-6
+    assert data.array_sha256(changed, y) != ref                      # a value
+    assert data.array_sha256(X[::-1], y) != ref                      # the order
+    assert data.array_sha256(X.astype(np.float32), y) != ref         # the dtype
+    assert data.array_sha256(X[:-1], y[:-1]) != ref                  # a row
+    assert data.array_sha256(y, X) != ref                            # which array is which
+
+
 def test_unknown_name_suggests():
     with pytest.raises(ValueError, match="Did you mean 'mnist'"):
         data.load("minst")
