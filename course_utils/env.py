@@ -9,8 +9,11 @@ import json
 import os
 import platform
 import random
+import re
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from importlib import metadata
 
 import numpy as np
@@ -68,17 +71,74 @@ def seed_everything(seed: int, keras: bool | None = None) -> None:
     if keras is None:
         keras = "keras" in sys.modules
     if keras:
-        import keras as _keras
+        with quiet_tensorflow_start():
+            import keras as _keras
         _keras.utils.set_random_seed(int(seed))
+        _reset_keras_seed_generator()
+
+
+def _reset_keras_seed_generator() -> None:
+    """Drop Keras' global SeedGenerator so ``keras.random.*(seed=None)`` restarts from the seed.
+
+    Keras 3.11 and newer do this in ``set_random_seed``; 3.10 (Colab's in 2026) does not, and
+    without it a second ``cu.setup(seed)`` gave different ``keras.random.normal`` draws.
+    """
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+    except ImportError:  # a Keras without these internals: nothing to reset
+        return
+    # the attribute's name: a constant since Keras 3.11, a literal in seed_generator() before
+    name = getattr(seed_generator, "GLOBAL_SEED_GENERATOR", "global_seed_generator")
+    global_state.set_global_attribute(name, None)
+
+
+# What TensorFlow's C++ side writes to file descriptor 2 while it starts: informational lines
+# ("I0000 ... oneDNN custom operations are on", "This TensorFlow binary is optimized ...") that
+# TF_CPP_MIN_LOG_LEVEL no longer silences (TensorFlow 2.19+, tensorflow#100442) and that
+# ipykernel shows as a red stderr box under the setup cell. Warnings and errors are kept.
+_TF_INFO_LINE = re.compile(
+    r"^(I\d{4} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: I |"
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called|"
+    r"To enable the following instructions: .* rebuild TensorFlow)")
+
+
+@contextmanager
+def quiet_tensorflow_start():
+    """Drop TensorFlow's informational start-up lines from file descriptor 2; keep the rest.
+
+    C++ code writes to the process's stderr directly, below Python's ``sys.stderr``; this
+    points descriptor 2 at a temporary file for the block, then writes every line that is not
+    informational (see ``_TF_INFO_LINE``) to ``sys.stderr``, so real warnings still show.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no descriptor 2 to redirect (embedded interpreters)
+        yield
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            lines = tmp.read().decode("utf-8", errors="replace").splitlines()
+            kept = [line for line in lines if line.strip() and not _TF_INFO_LINE.match(line)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
 
 
 def device() -> str:
     """Describe the compute device: ``"GPU (name)"`` or ``"CPU"``. Imports TensorFlow."""
     try:
-        import tensorflow as tf
+        with quiet_tensorflow_start():
+            import tensorflow as tf
+            gpus = tf.config.list_physical_devices("GPU")
     except ImportError:
         return "CPU (TensorFlow not installed)"
-    gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
         return "CPU"
     names = []
@@ -118,7 +178,6 @@ def setup(seed: int = 42, fast: bool | None = None, tensorflow: bool = True,
     if not isinstance(fast, (bool, np.bool_)):
         raise TypeError(f"fast must be True, False or None, got {fast!r}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    seed_everything(seed, keras=bool(tensorflow and _version("keras") is not None))
     report = {
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -129,6 +188,8 @@ def setup(seed: int = 42, fast: bool | None = None, tensorflow: bool = True,
         "colab": in_colab(),
         "seed": int(seed),
     }
+    # seed last: finding the device imports TensorFlow, which may draw from Python's random
+    seed_everything(seed, keras=bool(tensorflow and _version("keras") is not None))
     if not quiet:
         print("Hands-On Deep Learning environment")
         print(f"  Python      {report['python']}")

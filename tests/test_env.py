@@ -83,3 +83,36 @@ def test_record_headline_validates():
         cu.record_headline("x", "high")
     with pytest.raises(ValueError, match="name"):
         cu.record_headline("", 1.0)
+
+
+def test_quiet_tensorflow_start_drops_info_lines_and_keeps_the_rest(capfd):
+    import os
+    lines = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+        "I0000 00:00:1796186954.466226   20906 port.cc:153] oneDNN custom operations are on. ...",
+        "2026-12-02 04:47:35.854451: I tensorflow/core/platform/cpu_feature_guard.cc:210] This TensorFlow binary ...",
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the appropriate compiler flags.",
+        "E0000 00:00:1758131045.203198 3722035 cuda_dnn.cc:8579] Unable to register cuDNN factory",
+        "W0000 00:00:1758131045.228 a warning that matters",
+    ]
+    with cu.env.quiet_tensorflow_start():
+        os.write(2, ("\n".join(lines) + "\n").encode())
+    err = capfd.readouterr().err
+    assert "oneDNN" not in err and "InitializeLog" not in err and "cpu_feature_guard" not in err
+    assert "To enable" not in err
+    assert "Unable to register cuDNN factory" in err and "a warning that matters" in err
+    os.write(2, b"after the block, fd 2 is back\n")
+    assert "fd 2 is back" in capfd.readouterr().err
+
+
+def test_setup_prints_no_tensorflow_info_lines():
+    """In a fresh interpreter: a plain TensorFlow import prints info lines, cu.setup does not."""
+    def stderr_of(code):
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=300).stderr
+    plain = stderr_of("import tensorflow, keras")
+    if not any(cu.env._TF_INFO_LINE.match(line) for line in plain.splitlines()):
+        pytest.skip("this TensorFlow prints no start-up info lines: nothing to filter")
+    ours = stderr_of("import course_utils as cu; cu.setup(seed=1, quiet=True); import keras; "
+                     "keras.random.normal((2,), seed=1)")
+    assert not any(cu.env._TF_INFO_LINE.match(line) for line in ours.splitlines()), ours
