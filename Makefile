@@ -11,12 +11,13 @@ NB   ?=
 ARGS ?=
 JOBS ?= 2
 
-.PHONY: help setup run test lab bench strip sync lint student grade browser hooks clean
+.PHONY: help setup run test compat lab bench strip sync lint student grade browser hooks clean
 
 help:
 	@echo "make setup   create .venv and install the course (idempotent)"
 	@echo "make run     execute every notebook headless into build/ (FAST=1, NB=04, ARGS='-p EPOCHS 3')"
 	@echo "make test    unit tests, notebook lint, notebooks under nbval in fast mode"
+	@echo "make compat  the tests on the oldest supported libraries (pyproject 'oldest', in .venv-oldest)"
 	@echo "make lab     open JupyterLab on the course"
 	@echo "make bench   full-mode run; writes benchmarks/BENCHMARKS.md"
 	@echo "make strip   remove outputs from notebooks/ (before committing)"
@@ -46,6 +47,20 @@ bench: setup
 test: setup browser
 	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile \
 	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q --durations=12
+
+# The same tests on the oldest library versions the course supports (pyproject.toml, extra
+# `oldest`: TensorFlow 2.19, Keras 3.10, NumPy 2.0, ipywidgets 7.7, as on Colab in 2025), in their
+# own venv. Not part of `make test`; the browser test (JupyterLab 4) and the pin checks are left out.
+OLDEST := .venv-oldest
+compat:
+	@test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	@echo "Installing the oldest supported versions into $(OLDEST)..."
+	@set -o pipefail; $(OLDEST)/bin/python -m pip install -qq -e ".[oldest,dev]" 2>&1 | grep -v "is ignored: it is neither" ; \
+	  status=$${PIPESTATUS[0]}; test $$status -eq 0 || { echo "pip install failed ($$status)"; exit $$status; }
+	@$(OLDEST)/bin/python -c 'import tensorflow as tf, keras, numpy, ipywidgets; print("compat: TensorFlow", tf.__version__, "Keras", keras.__version__, "NumPy", numpy.__version__, "ipywidgets", ipywidgets.__version__)' 2>/dev/null
+	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(OLDEST)/bin/python -m pytest -n $(JOBS) --dist loadfile \
+	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q -p no:cacheprovider \
+	  --ignore=tests/test_browser.py --ignore=tests/test_versions.py
 
 lint: setup
 	$(PY) -m course_utils.tools.nbtools lint notebooks

@@ -2,7 +2,9 @@
 import re
 import tomllib
 
+import pytest
 import yaml
+from packaging.version import Version
 
 from course_utils.tools import nbtools
 
@@ -34,15 +36,28 @@ def test_environment_yml_matches_pyproject():
     assert py_version == "python=3.11"
 
 
-def test_core_dependencies_are_satisfied_by_the_pins():
+@pytest.mark.parametrize("extra", ["local", "oldest"])
+def test_core_dependencies_are_satisfied_by_the_pins(extra):
     project = _pyproject()["project"]
-    pins = _pins(project["optional-dependencies"]["local"])
+    pins = _pins(project["optional-dependencies"][extra])
     from packaging.specifiers import SpecifierSet
     from packaging.requirements import Requirement
     for dep in project["dependencies"]:
         req = Requirement(dep)
         if req.name.lower() in pins:
-            assert SpecifierSet(str(req.specifier)).contains(pins[req.name.lower()]), dep
+            assert SpecifierSet(str(req.specifier)).contains(pins[req.name.lower()]), (extra, dep)
+
+
+def test_oldest_pins_are_the_floors():
+    """`make compat` tests the oldest versions; the dependency floors claim no older ones."""
+    project = _pyproject()["project"]
+    oldest = _pins(project["optional-dependencies"]["oldest"])
+    from packaging.requirements import Requirement
+    for dep in project["dependencies"]:
+        req = Requirement(dep)
+        floors = [s.version for s in req.specifier if s.operator == ">="]
+        assert floors and req.name.lower() in oldest, f"{dep}: needs a >= floor and an `oldest` pin"
+        assert Version(floors[0]) == Version(oldest[req.name.lower()]), (dep, oldest[req.name.lower()])
 
 
 def test_colab_install_pins_the_release_of_this_version():
