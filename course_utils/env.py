@@ -80,7 +80,7 @@ def seed_everything(seed: int, keras: bool | None = None) -> None:
 def _reset_keras_seed_generator() -> None:
     """Drop Keras' global SeedGenerator so ``keras.random.*(seed=None)`` restarts from the seed.
 
-    Keras 3.11 and newer do this in ``set_random_seed``; 3.10 (Colab's in 2026) does not, and
+    Keras 3.11 and newer do this in ``set_random_seed``; 3.10 (the ``oldest`` stack) does not, and
     without it a second ``cu.setup(seed)`` gave different ``keras.random.normal`` draws.
     """
     try:

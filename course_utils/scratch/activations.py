@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from ._validate import as_float_array
+from .neurons import step_activation
 
 __all__ = [
     "step", "step_grad", "linear", "linear_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad",
@@ -53,10 +54,10 @@ def _alpha(alpha, name: str = "alpha", positive: bool = False) -> float:
 def step(z):
     """Heaviside step: 1 where ``z >= 0``, else 0 (the perceptron's "firing"). Same shape as ``z``.
 
-    At exactly 0 it fires, the convention of notebook 01 and of ``neurons.step_activation``
-    (texts differ; it changes nothing but the points lying exactly on the boundary).
+    One rule for the whole course: this is :func:`neurons.step_activation` (notebook 01), which
+    fires at exactly 0 too, returned as an array.
     """
-    return (_z(z) >= 0).astype(np.float64)
+    return np.asarray(step_activation(_z(z)), dtype=np.float64)
 
 
 def step_grad(z):

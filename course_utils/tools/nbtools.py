@@ -172,9 +172,9 @@ def lint_notebook(path: str | Path, setting: dict | None = None, min_exercises: 
     # control characters: a LaTeX command written in a non-raw Python string loses its backslash
     # ("\approx" saved as BEL + "pprox", "\frac" as form feed + "rac") and renders as garbage
     for i, c in enumerate(cells):
-        bad = CONTROL_RE.search(_src(c))
+        src = _src(c)
+        bad = CONTROL_RE.search(src)
         if bad:
-            src = _src(c)
             around = src[max(0, bad.start() - 15):bad.end() + 15]
             problems.append(f"cell {i} holds control character {bad.group()!r} in {around!r}: "
                             f"probably a LaTeX backslash lost in a non-raw string (write \\\\ or r'...')")
