@@ -303,3 +303,104 @@ def test_linear_separator_separates():
     w, b = N.linear_separator(X, y)
     np.testing.assert_array_equal(N.perceptron_predict(X, w, b), y)
     assert np.all(np.abs(np.r_[w, b]) <= 1 + 1e-9)
+
+
+# --------------------------------------------------------------------------- neurons from geometry (exercises of 01)
+
+@pytest.mark.parametrize("p, q, r", [
+    ([0.0, 0.0], [1.0, 0.0], [0.0, 1.0]),        # horizontal line, fire above
+    ([0.0, 0.0], [1.0, 0.0], [5.0, -2.0]),       # ... fire below
+    ([1.0, -3.0], [1.0, 4.0], [-2.0, 0.0]),      # vertical line
+    ([2.0, 1.0], [-1.0, 3.0], [10.0, 10.0]),     # p and q in "reverse" order
+    ([1e3, 2e3], [1.5e3, 1e3], [0.0, 0.0]),      # large coordinates
+])
+def test_neuron_for_line_passes_through_p_q_and_fires_at_r(p, q, r):
+    w, b = N.neuron_for_line(p, q, r)
+    assert w.shape == (2,) and isinstance(b, float)
+    norm = np.linalg.norm(w)
+    for pt in (p, q):
+        assert abs(N.weighted_sum(pt, w, b)) / norm < 1e-9
+    assert N.weighted_sum(r, w, b) > 0
+    # every point on r's side fires, every point on the other side does not
+    rng = np.random.default_rng(0)
+    P = rng.uniform(-20, 20, (500, 2)) + np.asarray(p)
+    d = np.subtract(q, p)
+    cross = d[0] * (P[:, 1] - p[1]) - d[1] * (P[:, 0] - p[0])
+    cross_r = d[0] * (r[1] - p[1]) - d[1] * (r[0] - p[0])
+    far = np.abs(cross) / np.hypot(*d) > 1e-6
+    expected = (np.sign(cross) == np.sign(cross_r)).astype(float)
+    np.testing.assert_array_equal(N.neuron(P[far], w, b), expected[far])
+    assert not np.any(np.signbit(w[w == 0]))            # no -0.0 in printouts
+
+
+def test_neuron_for_line_refuses_bad_input():
+    with pytest.raises(ValueError, match="two different"):
+        N.neuron_for_line([1.0, 1.0], [1.0, 1.0], [0.0, 0.0])
+    with pytest.raises(ValueError, match="lies on the line"):
+        N.neuron_for_line([0.0, 0.0], [1.0, 1.0], [3.0, 3.0])
+    with pytest.raises(ValueError, match="shape"):
+        N.neuron_for_line([0.0, 0.0, 0.0], [1.0, 1.0], [3.0, 0.0])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
+def test_at_least_k_neuron_counts(n):
+    from itertools import product
+    X = np.array(list(product([0.0, 1.0], repeat=n)))
+    for k in range(0, n + 2):
+        w, b = N.at_least_k_neuron(n, k)
+        assert w.shape == (n,)
+        np.testing.assert_array_equal(N.neuron(X, w, b), (X.sum(axis=1) >= k).astype(float))
+    # k = n is AND, k = 1 is OR: the same truth tables as the hand-set gates
+    if n == 2:
+        for name, k in (("AND", 2), ("OR", 1)):
+            np.testing.assert_array_equal(N.perceptron_predict(N.GATE_INPUTS, *N.at_least_k_neuron(2, k)),
+                                          N.gate_data(name)[1])
+
+
+def test_at_least_k_neuron_refuses_bad_input():
+    with pytest.raises(ValueError, match="between 0 and n"):
+        N.at_least_k_neuron(3, 5)
+    with pytest.raises(ValueError, match="at least 1"):
+        N.at_least_k_neuron(0, 0)
+    with pytest.raises(TypeError, match="int"):
+        N.at_least_k_neuron(3, 1.5)
+
+
+@pytest.mark.parametrize("V", [
+    [[0.0, 0.0], [4.0, 0.0], [0.0, 3.0]],                          # counter-clockwise triangle
+    [[0.0, 0.0], [0.0, 3.0], [4.0, 0.0]],                          # the same, clockwise
+    [[-1.0, -1.0], [-1.0, 1.0], [1.0, 1.0], [1.0, -1.0]],           # square, clockwise
+    [[np.cos(a), np.sin(a)] for a in np.linspace(0, 2 * np.pi, 7)[:-1] + 0.3],   # hexagon
+])
+def test_convex_polygon_network_fires_inside(V):
+    V = np.asarray(V)
+    layers = N.convex_polygon_network(V)
+    (W1, b1), (W2, b2) = layers
+    k = len(V)
+    assert W1.shape == (2, k) and b1.shape == (k,) and W2.shape == (k, 1) and b2.shape == (1,)
+    rng = np.random.default_rng(1)
+    P = rng.uniform(V.min() - 1, V.max() + 1, (2000, 2))
+    # truth: P is inside when it is on the same side of every edge as the centre
+    inside = np.ones(len(P), bool)
+    near = np.zeros(len(P), bool)
+    c = V.mean(axis=0)
+    for i in range(k):
+        a, e = V[i], V[(i + 1) % k]
+        d = e - a
+        side = lambda X: d[0] * (X[..., 1] - a[1]) - d[1] * (X[..., 0] - a[0])
+        s = side(P)
+        inside &= np.sign(s) == np.sign(side(c))
+        near |= np.abs(s) / np.linalg.norm(d) < 1e-6
+    out = N.step_network(P, layers).ravel()
+    np.testing.assert_array_equal(out[~near], inside[~near].astype(float))
+    assert 0 < inside.sum() < len(P)
+    np.testing.assert_array_equal(N.step_network(c[None], layers).ravel(), [1.0])
+
+
+def test_convex_polygon_network_refuses_non_convex_or_too_few():
+    with pytest.raises(ValueError, match="convex"):
+        N.convex_polygon_network([[0, 0], [4, 0], [1, 1], [0, 4]])           # a dent
+    with pytest.raises(ValueError, match="convex"):
+        N.convex_polygon_network([[0, 0], [2, 2], [2, 0], [0, 2]])           # a bow tie (out of order)
+    with pytest.raises(ValueError, match="k >= 3"):
+        N.convex_polygon_network([[0, 0], [1, 1]])

@@ -26,6 +26,7 @@ __all__ = [
     "perceptron_train", "PerceptronHistory",
     "linear_separator", "is_linearly_separable", "novikoff_bound",
     "step_network", "xor_network",
+    "neuron_for_line", "at_least_k_neuron", "convex_polygon_network",
 ]
 
 # --------------------------------------------------------------------------- validation
@@ -593,3 +594,107 @@ def xor_network():
     W1 = np.c_[w_or, w_nand]
     b1 = np.array([b_or, b_nand])
     return [(W1, b1), (w_and[:, None], np.array([b_and]))]
+
+
+# --------------------------------------------------------------------------- neurons from geometry
+# References of the exercises of notebook 01: the learner derives them; later cells and checks use these.
+
+
+def neuron_for_line(p, q, fire_at):
+    """A threshold neuron whose decision line passes through ``p`` and ``q`` and that fires at ``fire_at``.
+
+    ``w`` is the direction ``q - p`` turned by 90 degrees (so it is normal to the line), ``b = -w · p``
+    (so ``z = 0`` at ``p``, and at ``q``), and both change sign if ``fire_at`` lies on the negative side.
+
+    Parameters
+    ----------
+    p, q : ndarray, shape (2,), two different points of the line
+    fire_at : ndarray, shape (2,), a point off the line, on the side that must fire
+
+    Returns
+    -------
+    w : ndarray, shape (2,), with ``|w| = |q - p|``
+    b : float
+    """
+    p = as_float_array(p, "p", shape=(2,))
+    q = as_float_array(q, "q", shape=(2,))
+    r = as_float_array(fire_at, "fire_at", shape=(2,))
+    d = q - p
+    length = float(np.hypot(*d))
+    if not np.isfinite(length) or length == 0.0:
+        raise ValueError(f"p and q must be two different finite points, got p = {p}, q = {q}. "
+                         "Hint: a line needs two distinct points.")
+    w = np.array([-d[1], d[0]]) + 0.0          # + 0.0: no negative zeros in printouts
+    b = -float(w @ p) + 0.0
+    side = float(w @ r + b)
+    if abs(side) <= 1e-12 * length * max(1.0, float(np.abs(r - p).max())):
+        raise ValueError(f"fire_at = {r} lies on the line through p and q, so it picks no side. "
+                         "Hint: give a point strictly on the side that must fire.")
+    return (w, b) if side > 0 else (0.0 - w, 0.0 - b)
+
+
+def at_least_k_neuron(n, k):
+    """A threshold neuron on ``n`` inputs in {0, 1} that fires when at least ``k`` of them are 1.
+
+    All weights are 1, so ``z`` counts the inputs that are on, and the bias puts the threshold
+    half-way between ``k - 1`` and ``k``: ``b = 0.5 - k``. ``k = n`` is AND, ``k = 1`` is OR;
+    ``k = 0`` always fires and ``k = n + 1`` never does.
+
+    Parameters
+    ----------
+    n : int >= 1, the number of inputs
+    k : int, 0 <= k <= n + 1
+
+    Returns
+    -------
+    w : ndarray, shape (n,);  b : float
+    """
+    for name, v in (("n", n), ("k", k)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__}: {v!r}")
+    if n < 1:
+        raise ValueError(f"n must be at least 1 (the number of inputs), got {n}")
+    if not 0 <= k <= n + 1:
+        raise ValueError(f"k must be between 0 and n + 1 = {n + 1}, got {k}")
+    return np.ones(int(n)), 0.5 - float(k)
+
+
+def convex_polygon_network(vertices):
+    """A two-layer network of threshold neurons that fires inside a convex polygon.
+
+    Hidden layer: one neuron per edge, its line through the edge's two corners, firing on the
+    side of the polygon's centre (the mean of its corners). Output: "all hidden neurons fire",
+    :func:`at_least_k_neuron` with ``k`` = the number of edges (an AND of ``k`` inputs). Points on
+    an edge count as inside (``z = 0`` fires).
+
+    Parameters
+    ----------
+    vertices : ndarray, shape (k, 2), k >= 3, the corners in order around the polygon
+        (clockwise or counter-clockwise)
+
+    Returns
+    -------
+    [(W1, b1), (W2, b2)] with W1 (2, k), b1 (k,), W2 (k, 1), b2 (1,), for :func:`step_network`
+    """
+    V = as_float_array(vertices, "vertices", ndim=2)
+    if V.shape[1] != 2 or V.shape[0] < 3:
+        raise ValueError(f"vertices must have shape (k, 2) with k >= 3 corners, got {V.shape}")
+    k = V.shape[0]
+    centre = V.mean(axis=0)
+    not_convex = ("vertices must be the corners of a convex polygon, listed in order around it, got "
+                  f"{V.tolist()}. Hint: no corner may lie outside the line through another edge; sort the "
+                  "corners by angle around their mean.")
+    ws, bs = [], []
+    for i in range(k):
+        try:
+            w, b = neuron_for_line(V[i], V[(i + 1) % k], centre)
+        except ValueError:
+            raise ValueError(not_convex) from None
+        ws.append(w)
+        bs.append(b)
+    W1, b1 = np.column_stack(ws), np.array(bs)
+    scale = np.linalg.norm(W1, axis=0) * max(1.0, float(np.abs(V).max()))
+    if np.any(V @ W1 + b1 < -1e-9 * scale):
+        raise ValueError(not_convex)
+    w2, b2 = at_least_k_neuron(k, k)
+    return [(W1, b1), (w2[:, None], np.array([b2]))]
