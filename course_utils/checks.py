@@ -24,6 +24,20 @@ class CheckFailed(AssertionError):
     """An exercise check failed; the message says what was expected and a hint."""
 
 
+def _intact() -> None:
+    """Raise :class:`CheckFailed` if the checks (or the NumPy functions they rely on) were replaced.
+
+    A second line of defence behind the grader's static scan (``course_utils.tools.integrity``):
+    a test cell that calls any check notices that another check, or ``np.allclose``, was patched.
+    It cannot notice a patch of itself; the static scan, which runs outside the kernel, can.
+    """
+    for owner, name, obj, code in _PRISTINE:
+        now = getattr(owner, name, None)
+        if now is not obj or getattr(now, "__code__", None) is not code:
+            raise CheckFailed(f"✗ the test machinery was modified ({getattr(owner, '__name__', owner)}.{name} "
+                              "is not the original): no check can be trusted, so this exercise earns no points")
+
+
 def _fail(name: str, expected: str, got: str, hint: str | None) -> None:
     msg = f"✗ {name}\n    expected: {expected}\n    got:      {got}"
     if hint:
@@ -50,6 +64,7 @@ def _short(x: Any, limit: int = 200) -> str:
 
 def not_implemented(name: str, value: Any) -> None:
     """Fail with a friendly message when an answer is still the stub (None / Ellipsis)."""
+    _intact()
     if value is None or value is Ellipsis:
         _fail(name, "your implementation", f"{value!r} (the exercise is not solved yet)",
               "replace the `raise NotImplementedError()` line with your code")
@@ -99,6 +114,7 @@ def shape(name: str, got: Any, expected: tuple, hint: str | None = None, quiet: 
 def true(name: str, condition: bool, expected: str, got: str = "it did not hold",
          hint: str | None = None, quiet: bool = False) -> None:
     """Check a condition; ``expected`` says in words what should hold."""
+    _intact()
     if not bool(condition):
         _fail(name, expected, got, hint)
     return _ok(name, quiet)
@@ -110,6 +126,7 @@ def function(name: str, fn: Callable, reference: Callable, inputs: Iterable, ato
 
     ``inputs`` is a list; an item that is a tuple is unpacked as positional arguments.
     """
+    _intact()
     if not callable(fn):
         _fail(name, "a function", _short(fn), "define the function in the cell above and run it")
     for i, args in enumerate(inputs):
@@ -136,6 +153,7 @@ def function(name: str, fn: Callable, reference: Callable, inputs: Iterable, ato
 def raises(name: str, fn: Callable, exception: type = Exception, args: tuple = (),
            hint: str | None = None, quiet: bool = False) -> None:
     """Check that ``fn(*args)`` raises ``exception``."""
+    _intact()
     try:
         fn(*args)
     except exception:
@@ -143,3 +161,20 @@ def raises(name: str, fn: Callable, exception: type = Exception, args: tuple = (
     except Exception as exc:
         _fail(name, f"{exception.__name__}", f"{type(exc).__name__}: {exc}", hint)
     _fail(name, f"{exception.__name__} to be raised", "no exception", hint)
+
+
+def _pristine() -> tuple:
+    """(owner, name, object, code) of every function the checks rely on, taken when this module loads."""
+    import sys
+    me = sys.modules[__name__]
+    items = [(me, n) for n in __all__ + ["_fail", "_ok", "_short", "_intact"] if n != "CheckFailed"]
+    items += [(np, n) for n in ("allclose", "array_equal", "asarray", "isfinite", "all", "shape")]
+    items += [(np.testing, n) for n in ("assert_allclose", "assert_array_equal", "assert_equal")]
+    out = []
+    for owner, n in items:
+        obj = getattr(owner, n)
+        out.append((owner, n, obj, getattr(obj, "__code__", None)))
+    return tuple(out)
+
+
+_PRISTINE = _pristine()

@@ -463,3 +463,106 @@ def test_submission_limit_kills_the_kernel_and_regrades(tmp_path, student_dir):
     rows = {r["exercise"]: r for r in _rows(run) if r["learner"] == "kim"}
     assert float(rows["ex1_sigmoid_tests"]["points"]) == 2 and float(rows["ex2_mse_tests"]["points"]) == 0
     assert "15 s limit for a whole submission" in rows["ex2_mse_tests"]["note"]
+
+
+# --------------------------------------------------------------------------- slow: grading integrity
+
+PATCH_CHECKS = ("import course_utils\n"
+                "for _name in ('close', 'equal', 'shape', 'true', 'function', 'raises', 'not_implemented'):\n"
+                "    setattr(course_utils.checks, _name, lambda *a, **k: None)\n")
+
+
+def _dummies(ins):
+    """Source that binds every name the instructor's answer cells bind to a do-nothing function."""
+    import ast
+    names = []
+    for c in ins["cells"]:
+        g = c.get("metadata", {}).get("nbgrader", {})
+        if g.get("solution") and c["cell_type"] == "code":
+            tree = ast.parse(_G_src(c))
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    names.append(node.name)
+                elif isinstance(node, ast.Assign):
+                    names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return "".join(f"{n} = lambda *a, **k: 0.0\n" for n in dict.fromkeys(names))
+
+
+def _reference_caller(ins):
+    """(answer grade_id, source) for the first exercise whose public test compares with a reference:
+    an answer that only calls that reference."""
+    import ast
+    answer = None
+    for c in ins["cells"]:
+        g = c.get("metadata", {}).get("nbgrader", {})
+        if g.get("solution") and c["cell_type"] == "code":
+            answer = g["grade_id"]
+        elif g.get("grade") and c["cell_type"] == "code" and answer:
+            for node in ast.walk(ast.parse(_G_src(c).split("### BEGIN HIDDEN TESTS")[0])):
+                if (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("checks.function")
+                        and len(node.args) >= 3 and isinstance(node.args[1], ast.Name)):
+                    fn, ref = node.args[1].id, ast.unparse(node.args[2])
+                    return answer, f"def {fn}(*args, **kwargs):\n    return {ref}(*args, **kwargs)\n"
+    raise AssertionError("no exercise compares the answer with a reference via cu.checks.function")
+
+
+def _integrity_class(folder, path, student):
+    """Four learners: a reference caller (rest solved), a patch in an answer cell, a patch in an added
+    cell, and an honest full solution. Returns {learner: expected points}."""
+    ins, stu = _load(path), _load(student)
+    stem = path.stem
+    autos = [e for e in G.exercises(ins) if e.kind == "auto"]
+    full = {e.grade_id: e.points for e in autos}
+    ref_answer, ref_src = _reference_caller(ins)
+    nb = copy.deepcopy(ins)
+    _cell(nb, ref_answer)["source"] = ref_src
+    _save(nb, folder / f"rita__{stem}.ipynb")
+    nb = copy.deepcopy(stu)
+    first = next(e.answer_id for e in autos if e.answer_id)
+    _cell(nb, first)["source"] = PATCH_CHECKS + _dummies(ins)
+    _save(nb, folder / f"pat__{stem}.ipynb")
+    nb = copy.deepcopy(stu)
+    pos = nb["cells"].index(_cell(nb, first))
+    nb["cells"].insert(pos, {"cell_type": "code", "id": "added-by-learner", "metadata": {}, "execution_count": None, "outputs": [],
+                             "source": "cu.checks.close = cu.checks.function = cu.checks.equal = print\n"
+                                       + _dummies(ins)})
+    _save(nb, folder / f"abe__{stem}.ipynb")
+    _save(ins, folder / f"ana__{stem}.ipynb")
+    ref_test = next(e.grade_id for e in autos if e.answer_id == ref_answer)
+    return {"rita": {**full, ref_test: 0}, "pat": {k: 0 for k in full}, "abe": {k: 0 for k in full},
+            "ana": full}, ref_test
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [FIXTURE_NB] + G.course_notebooks()[:1], ids=lambda p: p.stem)
+def test_integrity_reference_calls_and_patches_score_zero(path, student_dir, tmp_path):
+    """A reference call scores 0 on its exercise; patching the checks (answer cell or added cell) scores 0 on
+    every exercise; the report and the feedback say why; an honest solution keeps full marks."""
+    expected, ref_test = _integrity_class(tmp_path / "subs", path, student_dir / path.name)
+    run = G.grade(tmp_path / "subs", tmp_path / "grades", [path], jobs=2, quiet=True)
+    rows = _rows(run)
+    for learner, points in expected.items():
+        assert _points(rows, learner, path.stem) == points, learner
+    notes = {(r["learner"], r["exercise"]): r for r in rows}
+    assert "calls the reference implementation" in notes[("rita", ref_test)]["note"]
+    assert notes[("rita", ref_test)]["status"] == "failed (integrity)"
+    for learner in ("pat", "abe"):
+        assert all("patches the test machinery" in r["note"] for r in rows
+                   if r["learner"] == learner and r["kind"] == "auto"), learner
+    report = (run / "report.md").read_text()
+    assert "patches the test machinery" in report and "calls the reference implementation" in report
+    assert "patches the test machinery" in (run / "feedback" / "pat" / "index.html").read_text()
+    executed = _load(run / "course" / "autograded" / "abe" / path.stem / path.name)
+    assert any(G.DISABLED_MARK in _G_src(c) for c in executed["cells"])   # the patch never ran
+
+
+@pytest.mark.slow
+def test_integrity_attack_earns_points_without_the_scan(student_dir, tmp_path, monkeypatch):
+    """The test of the test: with the scan switched off, the patching submission does earn points."""
+    expected, _ = _integrity_class(tmp_path / "subs", FIXTURE_NB, student_dir / FIXTURE_NB.name)
+    for f in (tmp_path / "subs").glob("*.ipynb"):
+        if not f.name.startswith("pat__"):
+            f.unlink()
+    monkeypatch.setattr(G, "apply_integrity", lambda *a, **k: None)
+    run = G.grade(tmp_path / "subs", tmp_path / "grades", [FIXTURE_NB], quiet=True)
+    assert sum(_points(_rows(run), "pat").values()) > 0

@@ -328,6 +328,7 @@ class Submission:
     seconds: float = 0.0
     retries: int = 0
     detail: str = ""                   # the end of nbgrader's log when grading failed
+    findings: list = field(default_factory=list)   # integrity findings (integrity.Finding.as_dict())
 
     def note(self, key: str, text: str) -> None:
         self.notes.setdefault(key, [])
@@ -732,6 +733,7 @@ def grade(submissions: str | Path, out: str | Path = "build/grades", notebooks: 
                     log(f"  {stem}  {sub.learner:<24} NOT GRADED: {sub.error}")
                     continue
                 import nbformat
+                apply_integrity(nb, release_nbs[stem], load(by_stem[stem]), sub)
                 dest = course / "submitted" / sub.learner / stem / f"{stem}.ipynb"
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, dest)
@@ -747,6 +749,7 @@ def grade(submissions: str | Path, out: str | Path = "build/grades", notebooks: 
                 sub.detail = rec.get("detail", "")
                 for d in rec.get("disabled", []):
                     sub.note("*", f"cell {d['cell']} was disabled and the notebook graded again: {d['why']}")
+            _zero_integrity(course, todo, release_nbs[stem])
             api = _api(course, cell_timeout, show_hidden_tests)
             res = api.generate_feedback(stem, force=True)
             if not res.get("success"):
@@ -768,6 +771,60 @@ def grade(submissions: str | Path, out: str | Path = "build/grades", notebooks: 
     log(f"\n{len(subs)} submission(s) in {meta['seconds']:.0f} s. Gradebook: {run / 'gradebook.csv'}; "
         f"report: {run / 'report.md'}; feedback: {run / 'feedback'}/")
     return run
+
+
+def apply_integrity(nb: dict, release_nb: dict, source_nb: dict, sub: Submission) -> None:
+    """Scan the learner's code (:mod:`.integrity`) and record what it found on ``sub``.
+
+    A cell that patches the test machinery is disabled in ``nb`` before it runs (so the patch never
+    exists in the kernel); the points are taken away after the run by :func:`_zero_integrity`.
+    """
+    from . import integrity
+    findings = integrity.scan(nb, release_nb, source_nb)
+    sub.findings = [f.as_dict() for f in findings]
+    for f in findings:
+        if f.kind != "tamper":
+            continue
+        for i, cell in enumerate(nb["cells"]):
+            if (f.answer and _nbg(cell).get("grade_id") == f.answer) or f.cell == f"cell {i + 1}":
+                why = f"it patches the test machinery ({f.what})".replace("'", "")
+                cell["source"] = f"{DISABLED_MARK}: {why}\nraise RuntimeError('this cell was disabled by the grader: {why}')"
+
+
+def _zero_integrity(course: Path, subs: list[Submission], release_nb: dict) -> None:
+    """Give 0 points in gradebook.db to what the integrity scan found, and say why in the notes.
+
+    A reference call (or a forbidden import) in an answer cell zeroes the exercise that tests it;
+    patching the machinery anywhere zeroes every autograded exercise of the submission.
+    """
+    flagged = [s for s in subs if s.findings and s.status == "graded"]
+    if not flagged:
+        return
+    from nbgrader.api import Gradebook, MissingEntry
+    autos = [e for e in exercises(release_nb) if e.kind == "auto"]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "hands-on-dl") as gb:
+        for s in flagged:
+            zero: dict[str, list[str]] = {}
+            tamper = [f for f in s.findings if f["kind"] == "tamper"]
+            for f in s.findings:
+                targets = autos if f["kind"] == "tamper" else [e for e in autos if e.answer_id == f["answer"]]
+                for e in targets:
+                    zero.setdefault(e.grade_id, []).append(f["message"])
+            if tamper:
+                s.note("*", "no autograded points: the submission patches the test machinery "
+                            f"({'; '.join(sorted({f['what'] for f in tamper}))}); the cells that do were disabled")
+            try:
+                nb = gb.find_submission_notebook(s.notebook, s.notebook, s.learner)
+            except MissingEntry:
+                continue
+            grades = {g.name: g for g in nb.grades}
+            for gid, messages in zero.items():
+                for m in messages:
+                    s.note(gid, m)
+                g = grades.get(gid)
+                if g is not None:
+                    g.auto_score, g.needs_manual_grade = 0.0, False
+        gb.db.commit()
 
 
 def _zero_failed(course: Path, subs: list[Submission]) -> None:
@@ -854,6 +911,9 @@ def collect(run: Path) -> tuple[list[dict], list[dict]]:
                 elif ex.kind == "auto":
                     points = float(g.score) if g is not None else 0.0
                     status = ("passed" if points >= ex.points else "partial" if points > 0 else "failed")
+                    if status == "failed" and any(m.startswith(("calls the reference", "patches the test",
+                                                                 "uses ")) for m in notes):
+                        status = "failed (integrity)"
                     if g is not None and g.manual_score is not None:
                         status += " (hand-adjusted)"
                     if ex.answer_id and ex.answer_id in errors and points < ex.points:
