@@ -37,6 +37,30 @@ def test_ema_rejects_bad_beta(beta):
         S.ema(np.ones(3), beta)
 
 
+def test_ema_skip_nan_is_the_age_weighted_mean_of_observed_values():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=25)
+    beta = 0.8
+    # without gaps: the bias-corrected EMA (and the plain one), whatever skip_nan says
+    np.testing.assert_allclose(S.ema(x, beta, bias_correction=True, skip_nan=True),
+                               S.ema(x, beta, bias_correction=True), rtol=1e-12)
+    np.testing.assert_allclose(S.ema(x, beta, skip_nan=True), S.ema(x, beta), rtol=1e-12)
+    x[[0, 1, 7, 8, 9, 20]] = np.nan
+    out = S.ema(x, beta, bias_correction=True, skip_nan=True)
+    assert np.isnan(out[:2]).all() and out[2] == x[2]          # NaN until the first value, then that value
+    for t in range(2, 25):                                       # by definition: weights beta**age
+        k = np.arange(t + 1)
+        seen = ~np.isnan(x[k])
+        wts = beta ** (t - k[seen])
+        np.testing.assert_allclose(out[t], np.sum(wts * x[k][seen]) / wts.sum(), rtol=1e-12)
+    np.testing.assert_allclose(out[7:10], out[6])               # a gap holds the estimate
+    # missing values with more than one series (time on axis 0)
+    X = np.stack([x, np.where(np.isnan(x), 1.0, x)], axis=1)
+    out2 = S.ema(X, beta, bias_correction=True, skip_nan=True)
+    np.testing.assert_allclose(out2[:, 0], out, rtol=1e-12)
+    np.testing.assert_allclose(out2[:, 1], S.ema(X[:, 1], beta, bias_correction=True), rtol=1e-12)
+
+
 def test_ema_rejects_scalar_and_text():
     with pytest.raises(ValueError, match="series"):
         S.ema(3.0, 0.9)
@@ -73,6 +97,38 @@ def test_ema_form_equals_keras_form_with_scaled_rate():
     for g in grads:
         we2, ue2 = S.momentum_step(we2, g, ue2, lr=lr, momentum=beta, form="ema")
     assert np.abs(we2 - wk).max() > 1e-2
+
+
+def test_nesterov_step_is_the_lookahead_method_in_shifted_variables():
+    """Sutskever's Nesterov (gradient at w + mu*u) equals the stored-look-ahead form Keras uses."""
+    grad = lambda w: np.array([0.2, 8.0]) * w          # noqa: E731  (a stretched bowl)
+    mu, lr = 0.9, 0.05
+    w, u = np.array([2.0, -1.0]), np.zeros(2)
+    wt, ut = w + mu * u, np.zeros(2)                    # the look-ahead point is what Keras stores
+    for _ in range(30):
+        u = mu * u - lr * grad(w + mu * u)              # textbook Nesterov
+        w = w + u
+        wt, ut = S.momentum_step(wt, grad(wt), ut, lr=lr, momentum=mu, nesterov=True)
+        np.testing.assert_allclose(ut, u, atol=1e-12)
+        np.testing.assert_allclose(wt, w + mu * u, atol=1e-12)
+    with pytest.raises(ValueError, match="nesterov"):
+        S.momentum_step(w, w, u, lr=0.1, form="ema", nesterov=True)
+    with pytest.raises(ValueError, match="nesterov"):
+        S.ScratchOptimizer("adam", nesterov=True)
+
+
+def test_adam_weight_decay_is_decoupled():
+    w, g = np.array([2.0, -1.0, 0.5]), np.array([0.3, -0.1, 0.0])
+    m, v = np.zeros(3), np.zeros(3)
+    plain = S.adam_step(w, g, m, v, 1, lr=0.01)[0]
+    decayed = S.adam_step(w, g, m, v, 1, lr=0.01, weight_decay=0.1)[0]
+    # shrink by lr * wd * w first, then the same Adam step (it does not depend on w)
+    np.testing.assert_allclose(decayed, plain - 0.01 * 0.1 * w, atol=1e-15)
+    # not L2 in the gradient: that would go through the division by sqrt(v)
+    l2 = S.adam_step(w, g + 0.1 * w, m, v, 1, lr=0.01)[0]
+    assert np.abs(l2 - decayed).max() > 1e-3
+    with pytest.raises(ValueError, match="weight_decay"):
+        S.adam_step(w, g, m, v, 1, weight_decay=-1.0)
 
 
 def test_rmsprop_first_step_and_epsilon_placement():
@@ -234,6 +290,18 @@ CASES = {
     "rmsprop_exponential": (
         lambda: K.RMSprop(SCHED.ExponentialDecay(0.01, 5, 0.7)),
         lambda: S.ScratchOptimizer("rmsprop", lambda s: S.exponential_decay(s, 0.01, 5, 0.7))),
+    "nesterov": (lambda: K.SGD(0.05, momentum=0.9, nesterov=True),
+                 lambda: S.ScratchOptimizer("momentum", 0.05, momentum=0.9, nesterov=True)),
+    "adamw": (lambda: K.AdamW(0.01, weight_decay=0.1, epsilon=1e-8),
+              lambda: S.ScratchOptimizer("adam", 0.01, epsilon=1e-8, weight_decay=0.1)),
+    "adamw_default": (lambda: K.AdamW(), lambda: S.ScratchOptimizer("adam", 0.001, weight_decay=0.004)),
+    "adam_weight_decay": (lambda: K.Adam(0.01, weight_decay=0.05),
+                          lambda: S.ScratchOptimizer("adam", 0.01, weight_decay=0.05)),
+    "adamw_cosine": (lambda: K.AdamW(SCHED.CosineDecay(0.02, 15, alpha=0.1), weight_decay=0.2),
+                     lambda: S.ScratchOptimizer("adam", lambda s: S.cosine_decay(s, 0.02, 15, 0.1),
+                                                weight_decay=0.2)),
+    "sgd_weight_decay": (lambda: K.SGD(0.05, momentum=0.9, weight_decay=0.1),
+                         lambda: S.ScratchOptimizer("momentum", 0.05, momentum=0.9, weight_decay=0.1)),
 }
 
 
@@ -264,6 +332,14 @@ def test_wrong_formula_is_caught_by_the_keras_comparison():
     w, m, v, out = w0.copy(), np.zeros(3), np.zeros(3), []
     for t, g in enumerate(grads * 1e-3, 1):
         w, m, v = S.adam_step(w, g, m, v, t, lr=0.01, epsilon=1e-7, form="paper")
+        out.append(w)
+    assert np.abs(np.stack(out) - kp).max() > 1e-4
+    # and L2 in Adam's gradient is not AdamW
+    w0 = rng.normal(size=3)
+    kp = _keras_path(K.AdamW(0.01, weight_decay=0.5), w0, grads)
+    w, m, v, out = w0.copy(), np.zeros(3), np.zeros(3), []
+    for t, g in enumerate(grads, 1):
+        w, m, v = S.adam_step(w, g + 0.5 * w, m, v, t, lr=0.01)
         out.append(w)
     assert np.abs(np.stack(out) - kp).max() > 1e-4
 

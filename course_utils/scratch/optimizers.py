@@ -11,6 +11,8 @@ optimizer    Keras 3 update (``g`` gradient, ``t`` = 1, 2, ... step)     textboo
 SGD          ``w -= lr * g``                                             same
 momentum     ``u = momentum * u - lr * g;  w += u``                      ``form="ema"``:
                                                                          ``v = b*v + (1-b)*g; w -= lr*v``
+Nesterov     ``u = momentum * u - lr * g;  w += momentum * u - lr * g``  (``nesterov=True``; ``w``
+                                                                         is the look-ahead point)
 RMSprop      ``s = rho*s + (1-rho)*g**2;  w -= lr * g / sqrt(s + eps)``  ``eps_inside=False``:
                                                                          ``/ (sqrt(s) + eps)``
 Adam         ``m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g**2``            ``form="paper"``:
@@ -18,6 +20,10 @@ Adam         ``m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g**2``            ``form=
              ``w -= a_t * m / (sqrt(v) + eps)``                          ``v_hat = v/(1-b2**t)``,
                                                                          ``w -= lr*m_hat/(sqrt(v_hat)+eps)``
 ===========  ==========================================================  =====================
+
+Decoupled weight decay (AdamW; in Keras 3 every optimizer's ``weight_decay``): before the
+update, ``w -= lr * weight_decay * w`` with the current learning rate, then the update above
+with the gradient as given (``adam_step(..., weight_decay=...)``, ``ScratchOptimizer(weight_decay=...)``).
 
 Defaults are Keras' (``epsilon=1e-7``); the Adam paper and the course notes use 1e-8.
 
@@ -98,11 +104,19 @@ def _step_number(t) -> int:
 
 # --------------------------------------------------------------------------- EMA
 
-def ema(x, beta: float, bias_correction: bool = False) -> np.ndarray:
+def ema(x, beta: float, bias_correction: bool = False, skip_nan: bool = False) -> np.ndarray:
     """Exponential moving average of a series, started at ``v_0 = 0``.
 
     ``v_t = beta * v_{t-1} + (1 - beta) * x_t`` for t = 1..T; with ``bias_correction``
     the result is ``v_t / (1 - beta**t)``, which removes the pull towards the zero start.
+    ``1 - beta**t`` is the total weight the average has given to data so far (the EMA of a
+    series of ones).
+
+    With ``skip_nan``, NaN entries are missing values: they add nothing, but time passes
+    (older values keep ageing, ``v_t = beta * v_{t-1}``), and bias correction divides by
+    the weight actually given to data, ``c_t = beta * c_{t-1} + (1 - beta) * [x_t observed]``.
+    The corrected result is then the average of the observed values weighted by
+    ``beta**age``; it is NaN before the first observed value.
 
     Parameters
     ----------
@@ -111,7 +125,9 @@ def ema(x, beta: float, bias_correction: bool = False) -> np.ndarray:
     beta : float in [0, 1)
         Smoothing: the average covers roughly the last ``1 / (1 - beta)`` values.
     bias_correction : bool
-        Divide by ``1 - beta**t``.
+        Divide by ``1 - beta**t`` (with ``skip_nan``: by the weight given to observed values).
+    skip_nan : bool
+        Treat NaN entries as missing instead of letting them poison the average.
 
     Returns
     -------
@@ -123,6 +139,18 @@ def ema(x, beta: float, bias_correction: bool = False) -> np.ndarray:
     beta = _rate("beta", beta)
     out = np.empty_like(x)
     v = np.zeros_like(x[0])
+    if skip_nan:
+        c = np.zeros_like(x[0])             # weight given to observed values so far
+        for t in range(len(x)):
+            seen = ~np.isnan(x[t])
+            v = beta * v + (1.0 - beta) * np.where(seen, x[t], 0.0)
+            c = beta * c + (1.0 - beta) * seen
+            if bias_correction:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    out[t] = np.where(c > 0, v / np.where(c > 0, c, 1.0), np.nan)
+            else:
+                out[t] = v
+        return out
     for t in range(len(x)):
         v = beta * v + (1.0 - beta) * x[t]
         out[t] = v / (1.0 - beta ** (t + 1)) if bias_correction else v
@@ -137,8 +165,9 @@ def sgd_step(w, g, lr: float) -> np.ndarray:
     return w - _non_negative("lr", lr) * g
 
 
-def momentum_step(w, g, velocity, lr: float, momentum: float = 0.9, form: str = "keras"):
-    """One step of gradient descent with momentum.
+def momentum_step(w, g, velocity, lr: float, momentum: float = 0.9, form: str = "keras",
+                  nesterov: bool = False):
+    """One step of gradient descent with momentum (``nesterov=True``: Nesterov's, as Keras).
 
     ``form="keras"`` (``keras.optimizers.SGD(momentum=...)``, also PyTorch up to where lr sits)::
 
@@ -154,12 +183,20 @@ def momentum_step(w, g, velocity, lr: float, momentum: float = 0.9, form: str = 
     With a constant learning rate the two give the same path when the EMA form's lr is
     ``lr_keras / (1 - momentum)``: the forms differ in scale, not in behaviour.
 
+    ``nesterov=True`` (Keras form only): Nesterov's method takes the gradient at the
+    look-ahead point ``w + momentum * u``. Keras stores that look-ahead point as the variable,
+    so ``w`` here *is* the look-ahead point and ``g`` the gradient there; substituting gives::
+
+        velocity = momentum * velocity - lr * g
+        w        = w + momentum * velocity - lr * g
+
     Parameters
     ----------
     w, g, velocity : arrays of one shape (start ``velocity`` at zeros)
     lr : float >= 0
     momentum : float in [0, 1)
     form : {"keras", "ema"}
+    nesterov : bool
 
     Returns
     -------
@@ -170,7 +207,11 @@ def momentum_step(w, g, velocity, lr: float, momentum: float = 0.9, form: str = 
     momentum = _rate("momentum", momentum)
     if form == "keras":
         velocity = momentum * velocity - lr * g
+        if nesterov:
+            return w + momentum * velocity - lr * g, velocity
         return w + velocity, velocity
+    if nesterov:
+        raise ValueError("nesterov=True is defined for form='keras' only")
     if form == "ema":
         velocity = momentum * velocity + (1.0 - momentum) * g
         return w - lr * velocity, velocity
@@ -206,7 +247,7 @@ def rmsprop_step(w, g, s, lr: float = 0.001, rho: float = 0.9, epsilon: float = 
 
 
 def adam_step(w, g, m, v, t: int, lr: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-              epsilon: float = 1e-7, form: str = "keras"):
+              epsilon: float = 1e-7, form: str = "keras", weight_decay: float = 0.0):
     """One Adam step (Kingma & Ba 2015): momentum on ``g`` plus RMSprop scaling, bias-corrected.
 
     ::
@@ -222,12 +263,17 @@ def adam_step(w, g, m, v, t: int, lr: float = 0.001, beta_1: float = 0.9, beta_2
     The two forms differ only in where epsilon sits: Keras' equals the paper's with
     ``epsilon / sqrt(1 - beta_2**t)`` (about 32 x epsilon at t=1).
 
+    ``weight_decay`` > 0 gives AdamW (Loshchilov & Hutter 2019) as ``keras.optimizers.AdamW``
+    computes it: first ``w = w - lr * weight_decay * w`` (decoupled: outside the division by
+    ``sqrt(v)``), then the Adam step above with ``g`` unchanged.
+
     Parameters
     ----------
     w, g, m, v : arrays of one shape (start ``m`` and ``v`` at zeros)
     t : int >= 1, the number of this update (1 for the first)
     lr : float >= 0;  beta_1, beta_2 : float in [0, 1);  epsilon : float >= 0
     form : {"keras", "paper"}
+    weight_decay : float >= 0
 
     Returns
     -------
@@ -239,6 +285,11 @@ def adam_step(w, g, m, v, t: int, lr: float = 0.001, beta_1: float = 0.9, beta_2
     beta_1 = _rate("beta_1", beta_1)
     beta_2 = _rate("beta_2", beta_2)
     epsilon = _non_negative("epsilon", epsilon)
+    weight_decay = _non_negative("weight_decay", weight_decay)
+    if form not in ("keras", "paper"):
+        raise ValueError(f"form must be 'keras' or 'paper', got {form!r}")
+    if weight_decay:
+        w = w - lr * weight_decay * w
     m = beta_1 * m + (1.0 - beta_1) * g
     v = beta_2 * v + (1.0 - beta_2) * g * g
     if form == "keras":
@@ -248,7 +299,6 @@ def adam_step(w, g, m, v, t: int, lr: float = 0.001, beta_1: float = 0.9, beta_2
         m_hat = m / (1.0 - beta_1 ** t)
         v_hat = v / (1.0 - beta_2 ** t)
         return w - lr * m_hat / (np.sqrt(v_hat) + epsilon), m, v
-    raise ValueError(f"form must be 'keras' or 'paper', got {form!r}")
 
 
 # --------------------------------------------------------------------------- schedules
@@ -332,9 +382,13 @@ class ScratchOptimizer:
     learning_rate : float >= 0, or a schedule ``f(step) -> float`` evaluated at the
         0-based iteration count before each update (as Keras does).
     momentum : float in [0, 1)          for "momentum" (Keras form)
+    nesterov : bool                     for "momentum": Nesterov's method, as ``SGD(nesterov=True)``
     rho : float in [0, 1)               for "rmsprop"
     beta_1, beta_2 : floats in [0, 1)   for "adam"
     epsilon : float >= 0                for "rmsprop" and "adam" (Keras default 1e-7)
+    weight_decay : float >= 0           decoupled weight decay for any optimizer, as Keras 3's
+        ``weight_decay`` argument: ``w -= lr * weight_decay * w`` before each update
+        (``"adam"`` with ``weight_decay`` is ``keras.optimizers.AdamW``)
 
     Attributes
     ----------
@@ -342,7 +396,8 @@ class ScratchOptimizer:
     """
 
     def __init__(self, name: str, learning_rate: float | Callable = 0.01, momentum: float = 0.9,
-                 rho: float = 0.9, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7):
+                 rho: float = 0.9, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+                 nesterov: bool = False, weight_decay: float = 0.0):
         if name not in OPTIMIZER_NAMES:
             raise ValueError(f"name must be one of {OPTIMIZER_NAMES}, got {name!r}")
         if not callable(learning_rate):
@@ -354,6 +409,10 @@ class ScratchOptimizer:
         self.beta_1 = _rate("beta_1", beta_1)
         self.beta_2 = _rate("beta_2", beta_2)
         self.epsilon = _non_negative("epsilon", epsilon)
+        if nesterov and name != "momentum":
+            raise ValueError(f"nesterov=True needs name='momentum', got {name!r}")
+        self.nesterov = bool(nesterov)
+        self.weight_decay = _non_negative("weight_decay", weight_decay)
         self.iterations = 0
         self.state: dict[str, np.ndarray] = {}
 
@@ -370,11 +429,13 @@ class ScratchOptimizer:
                              f"{next(iter(self.state.values())).shape}; make a new optimizer per parameter")
         lr = self.current_learning_rate()
         st = self.state
+        if self.weight_decay:
+            w = w - lr * self.weight_decay * w
         if self.name == "sgd":
             w = sgd_step(w, g, lr)
         elif self.name == "momentum":
             w, st["velocity"] = momentum_step(w, g, st.get("velocity", np.zeros_like(w)), lr,
-                                              self.momentum)
+                                              self.momentum, nesterov=self.nesterov)
         elif self.name == "rmsprop":
             w, st["s"] = rmsprop_step(w, g, st.get("s", np.zeros_like(w)), lr, self.rho, self.epsilon)
         else:
