@@ -133,25 +133,95 @@ def quiet_tensorflow_start():
 
 def device() -> str:
     """Describe the compute device: ``"GPU (name)"`` or ``"CPU"``. Imports TensorFlow."""
+    gpus = gpu_info()
+    if gpus is None:
+        return "CPU (TensorFlow not installed)"
+    if not gpus:
+        return "CPU"
+    return f"GPU ({', '.join(g['name'] for g in gpus)})"
+
+
+def _nvidia_smi_memory() -> list[int]:
+    """Total memory of each NVIDIA GPU in MiB from ``nvidia-smi`` (empty list if it is not there)."""
+    import shutil
+    import subprocess
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return []
+    try:
+        out = subprocess.run([exe, "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout
+        return [int(float(x)) for x in out.split()]
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return []
+
+
+def gpu_info() -> list[dict] | None:
+    """The GPUs TensorFlow sees: ``[{"name", "compute_capability", "memory_mib"}]``; ``None`` without TensorFlow.
+
+    ``compute_capability`` is a ``(major, minor)`` tuple or ``None``; ``memory_mib`` comes from
+    ``nvidia-smi`` when it is installed (Colab, most GPU machines), else ``None``. Imports TensorFlow.
+    """
     try:
         with quiet_tensorflow_start():
             import tensorflow as tf
             gpus = tf.config.list_physical_devices("GPU")
     except ImportError:
-        return "CPU (TensorFlow not installed)"
-    if not gpus:
-        return "CPU"
-    names = []
-    for g in gpus:
+        return None
+    memory = _nvidia_smi_memory() if gpus else []
+    out = []
+    for k, g in enumerate(gpus):
         try:
-            names.append(tf.config.experimental.get_device_details(g).get("device_name", g.name))
+            details = tf.config.experimental.get_device_details(g)
         except Exception:  # pragma: no cover - depends on the driver
-            names.append(g.name)
-    return f"GPU ({', '.join(names)})"
+            details = {}
+        cc = details.get("compute_capability")
+        out.append({"name": details.get("device_name", g.name), "compute_capability": tuple(cc) if cc else None,
+                    "memory_mib": memory[k] if k < len(memory) else None})
+    return out
+
+
+#: The course's GPU policy (README, "GPUs"): what ``setup`` does when TensorFlow is used.
+POLICY = """\
+TF32 is off. On Ampere and newer NVIDIA GPUs (compute capability 8.0+: A100, L4, RTX 30xx/40xx) TensorFlow
+would otherwise run float32 matrix products and convolutions in TensorFloat-32, which keeps only 10 bits of
+the mantissa (relative error about 1e-3). The course checks that code written from scratch equals Keras to
+1e-5, and those checks would fail there for no fault of the learner's. cu.setup(precision="fast") turns
+TF32 on (faster training, looser numbers); notebook 06 ("Going further") measures the trade-off on a GPU."""
+
+
+def apply_gpu_policy(precision: str = "exact", deterministic: bool = False) -> dict:
+    """Apply the course's GPU policy to TensorFlow and return what was set.
+
+    precision : ``"exact"`` (default) turns TensorFloat-32 off, so float32 results on Ampere+ GPUs match
+        NumPy to float32 precision; ``"fast"`` leaves TF32 on (TensorFlow's default).
+    deterministic : turn on TensorFlow's op determinism (same seed, same numbers on a GPU too; some
+        GPU ops get slower, and ops without a deterministic kernel raise an error).
+    Also lets TensorFlow grow GPU memory as needed instead of reserving it all at start.
+    Returns ``{"tf32": bool, "deterministic": bool, "memory_growth": bool}``. Imports TensorFlow.
+    """
+    if precision not in ("exact", "fast"):
+        raise ValueError(f"precision must be 'exact' or 'fast', got {precision!r}")
+    if not isinstance(deterministic, (bool, np.bool_)):
+        raise TypeError(f"deterministic must be True or False, got {deterministic!r}")
+    with quiet_tensorflow_start():
+        import tensorflow as tf
+    tf.config.experimental.enable_tensor_float_32_execution(precision == "fast")
+    growth = False
+    for g in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(g, True)
+            growth = True
+        except (RuntimeError, ValueError):   # already initialised (setup called twice): keep what was set
+            growth = growth or bool(tf.config.experimental.get_memory_growth(g))
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    return {"tf32": bool(tf.config.experimental.tensor_float_32_execution_enabled()),
+            "deterministic": bool(deterministic), "memory_growth": growth}
 
 
 def setup(seed: int = 42, fast: bool | None = None, tensorflow: bool = True,
-          quiet: bool = False) -> dict:
+          quiet: bool = False, precision: str = "exact", deterministic: bool = False) -> dict:
     """Prepare a notebook run and print an environment report.
 
     Seeds Python, NumPy and Keras; reports Python and library versions, the device
@@ -167,23 +237,36 @@ def setup(seed: int = 42, fast: bool | None = None, tensorflow: bool = True,
         If False, do not import TensorFlow (NumPy-only notebooks start in a second).
     quiet : bool
         If True, do not print the report.
+    precision : {"exact", "fast"}
+        The GPU policy (:data:`POLICY`, :func:`apply_gpu_policy`): ``"exact"`` turns TensorFloat-32
+        off so scratch-equals-Keras checks hold on any GPU; ``"fast"`` leaves it on.
+    deterministic : bool
+        Turn on TensorFlow's op determinism, for notebooks that assert identical numbers on a GPU.
 
     Returns
     -------
-    dict with keys ``python``, ``numpy``, ``tensorflow``, ``keras``, ``device``, ``fast``,
-    ``colab``, ``seed``.
+    dict with keys ``python``, ``numpy``, ``tensorflow``, ``keras``, ``device``, ``gpus``,
+    ``policy``, ``fast``, ``colab``, ``seed``.
     """
     if fast is None:
         fast = fast_mode()
     if not isinstance(fast, (bool, np.bool_)):
         raise TypeError(f"fast must be True, False or None, got {fast!r}")
+    if precision not in ("exact", "fast"):
+        raise ValueError(f"precision must be 'exact' or 'fast', got {precision!r}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tf_installed = tensorflow and (_version("tensorflow") or _version("tensorflow-cpu")) is not None
+    gpus = gpu_info() if tf_installed else []
+    policy = apply_gpu_policy(precision, deterministic) if tf_installed else None
     report = {
         "python": platform.python_version(),
         "numpy": np.__version__,
         "tensorflow": (_version("tensorflow") or _version("tensorflow-cpu")) if tensorflow else None,
         "keras": _version("keras") if tensorflow else None,
-        "device": device() if tensorflow else "CPU (TensorFlow not loaded)",
+        "device": ((f"GPU ({', '.join(g['name'] for g in gpus)})" if gpus else "CPU") if tf_installed
+                   else "CPU (TensorFlow not installed)" if tensorflow else "CPU (TensorFlow not loaded)"),
+        "gpus": gpus or [],
+        "policy": policy,
         "fast": bool(fast),
         "colab": in_colab(),
         "seed": int(seed),
@@ -198,6 +281,18 @@ def setup(seed: int = 42, fast: bool | None = None, tensorflow: bool = True,
             print(f"  TensorFlow  {report['tensorflow'] or 'not installed'}")
             print(f"  Keras       {report['keras'] or 'not installed'}")
         print(f"  Device      {report['device']}")
+        for g in report["gpus"]:
+            cc = ".".join(map(str, g["compute_capability"])) if g["compute_capability"] else "?"
+            mem = f"{g['memory_mib'] / 1024:.0f} GiB" if g["memory_mib"] else "memory unknown"
+            print(f"    GPU       {g['name']}, compute capability {cc}, {mem}")
+        if policy is not None:
+            tf32_matters = any((g["compute_capability"] or (0,))[0] >= 8 for g in report["gpus"])
+            tf32 = "on (precision='fast')" if policy["tf32"] else "off"
+            print(f"  Precision   float32, TF32 {tf32}"
+                  f"{'' if report['gpus'] else ' (matters on GPUs only)'}; determinism "
+                  f"{'on' if policy['deterministic'] else 'off'}")
+            if tf32_matters and not policy["tf32"]:
+                print("\n" + POLICY + "\n")
         print(f"  Mode        {'FAST (small data, few epochs)' if fast else 'FULL'}")
         print(f"  Colab       {'yes' if report['colab'] else 'no'}")
         print(f"  Seed        {seed}")

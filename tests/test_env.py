@@ -116,3 +116,75 @@ def test_setup_prints_no_tensorflow_info_lines():
     ours = stderr_of("import course_utils as cu; cu.setup(seed=1, quiet=True); import keras; "
                      "keras.random.normal((2,), seed=1)")
     assert not any(cu.env._TF_INFO_LINE.match(line) for line in ours.splitlines()), ours
+
+
+# --------------------------------------------------------------------------- GPU policy (README, "GPUs")
+
+class _FakeGPU:
+    def __init__(self, name):
+        self.name = name
+        self.device_type = "GPU"
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """TensorFlow's config functions replaced by recorders: an 'A100' (compute capability 8.0) is present."""
+    import tensorflow as tf
+    calls = {"tf32": [], "growth": [], "determinism": 0, "tf32_now": True}
+    gpu = _FakeGPU("/physical_device:GPU:0")
+    real_list = tf.config.list_physical_devices
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: [gpu] if kind == "GPU" else real_list(kind))
+    monkeypatch.setattr(tf.config.experimental, "get_device_details",
+                        lambda g: {"device_name": "NVIDIA A100-SXM4-40GB", "compute_capability": (8, 0)})
+
+    def enable_tf32(flag):
+        calls["tf32"].append(flag)
+        calls["tf32_now"] = flag
+    monkeypatch.setattr(tf.config.experimental, "enable_tensor_float_32_execution", enable_tf32)
+    monkeypatch.setattr(tf.config.experimental, "tensor_float_32_execution_enabled", lambda: calls["tf32_now"])
+    monkeypatch.setattr(tf.config.experimental, "set_memory_growth", lambda g, on: calls["growth"].append((g, on)))
+    monkeypatch.setattr(tf.config.experimental, "enable_op_determinism",
+                        lambda: calls.__setitem__("determinism", calls["determinism"] + 1))
+    monkeypatch.setattr(cu.env, "_nvidia_smi_memory", lambda: [40960])
+    return calls
+
+
+def test_gpu_policy_turns_tf32_off_and_reports_the_gpu(fake_gpu, capsys):
+    r = cu.setup(seed=1, fast=True)
+    assert fake_gpu["tf32"] == [False] and fake_gpu["determinism"] == 0
+    assert len(fake_gpu["growth"]) == 1 and fake_gpu["growth"][0][1] is True
+    assert r["device"] == "GPU (NVIDIA A100-SXM4-40GB)"
+    assert r["gpus"] == [{"name": "NVIDIA A100-SXM4-40GB", "compute_capability": (8, 0), "memory_mib": 40960}]
+    assert r["policy"] == {"tf32": False, "deterministic": False, "memory_growth": True}
+    out = capsys.readouterr().out
+    assert "compute capability 8.0, 40 GiB" in out and "TF32 off" in out
+    assert "TensorFloat-32" in out          # the explanation, shown where TF32 would matter (8.0+)
+
+
+def test_gpu_policy_fast_precision_and_determinism(fake_gpu, capsys):
+    r = cu.setup(seed=1, fast=True, precision="fast", deterministic=True)
+    assert fake_gpu["tf32"] == [True] and fake_gpu["determinism"] == 1
+    assert r["policy"]["tf32"] is True and r["policy"]["deterministic"] is True
+    out = capsys.readouterr().out
+    assert "TF32 on" in out and "determinism on" in out and "TensorFloat-32" not in out
+
+
+def test_gpu_policy_on_a_cpu_only_machine(capsys):
+    r = cu.setup(seed=1, fast=True)
+    assert r["gpus"] == [] and r["device"] == "CPU" and r["policy"]["tf32"] is False
+    assert "matters on GPUs only" in capsys.readouterr().out
+
+
+def test_numpy_only_setup_leaves_tensorflow_alone():
+    r = cu.setup(seed=1, fast=True, tensorflow=False, quiet=True)
+    assert r["policy"] is None and r["gpus"] == []
+
+
+@pytest.mark.parametrize("kw, err", [({"precision": "tf32"}, ValueError), ({"deterministic": "yes"}, TypeError)])
+def test_gpu_policy_rejects_bad_arguments(kw, err):
+    with pytest.raises(err, match=next(iter(kw))):
+        cu.env.apply_gpu_policy(**kw)
+    if "precision" in kw:
+        with pytest.raises(err, match="precision"):
+            cu.setup(seed=1, quiet=True, **kw)

@@ -70,3 +70,41 @@ def test_bench_table_escapes_pipes_and_merges_rows(tmp_path):
     rows = [line for line in bench.read_text().splitlines() if line.startswith("| 0")]
     assert len(rows) == 2 and rows[0].count(" | ") == 6  # 7 cells: the metric's | are escaped
     assert "max \\|a - b\\| = 1e-07 ✓" in rows[0]
+
+
+def test_bench_gpu_table_beside_the_cpu_one(tmp_path):
+    bench = tmp_path / "B.md"
+    run.update_bench(bench, [run.Result("01_x.ipynb", status="ok", seconds=2.0, peak_mb=10)], fast=False, params={})
+    text = bench.read_text()
+    assert "## full mode\n" in text and "## full mode on a GPU" in text and "Not measured" in text
+    r = run.Result("01_x.ipynb", status="ok", seconds=0.5, peak_mb=12, gpu_peak_mb=812.0)
+    run.update_bench(bench, [r], fast=False, params={}, gpu="NVIDIA H200")
+    text = bench.read_text()
+    assert "Not measured" not in text and "## full mode\n" in text          # the CPU table stays
+    gpu_rows = [ln for ln in text.split("## full mode on a GPU")[1].splitlines() if ln.startswith("| 01")]
+    assert gpu_rows and "| 812 |" in gpu_rows[0] and "NVIDIA H200" in gpu_rows[0]
+    assert "Whole course: 2 s (1 notebook)." in text and "Whole course: 0 s (1 notebook)." in text
+
+
+def test_gpu_memory_poll_without_nvidia_smi(monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert run._gpu_memory_by_pid() is None
+
+
+def test_kernels_talk_over_ipc_without_the_tcp_warning(tmp_path):
+    """make run's kernels use Unix sockets: no 'running over TCP without encryption' line, no leftovers."""
+    import glob
+    import subprocess
+    import sys
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print('hi')")]
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    before = set(glob.glob("/tmp/hodl-ipc-*"))
+    code = ("import papermill as pm\nfrom course_utils.tools.run import kernel_manager_class\n"
+            f"pm.execute_notebook({str(tmp_path / 'a.ipynb')!r}, {str(tmp_path / 'b.ipynb')!r}, kernel_name='python3',"
+            " progress_bar=False, kernel_manager_class=kernel_manager_class())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "without encryption" not in out.stdout + out.stderr
+    assert "hi" in json.dumps(nbformat.read(tmp_path / "b.ipynb", as_version=4).cells[0].outputs)
+    assert set(glob.glob("/tmp/hodl-ipc-*")) - before == set()

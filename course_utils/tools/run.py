@@ -34,6 +34,7 @@ class Result:
     status: str = "not run"
     seconds: float = 0.0
     peak_mb: float = 0.0
+    gpu_peak_mb: float | None = None   # peak GPU memory of the kernel (nvidia-smi), None without a GPU
     headlines: list = field(default_factory=list)
     error: str = ""
 
@@ -73,26 +74,61 @@ def select(nb_arg: str | None, folder: Path = NOTEBOOKS) -> list[Path]:
         raise SystemExit(f"NB: {exc}") from None
 
 
+def _gpu_memory_by_pid() -> dict[int, float] | None:
+    """``{pid: MiB}`` of the processes using an NVIDIA GPU, from ``nvidia-smi``; None when there is none."""
+    import shutil
+    import subprocess
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    used: dict[int, float] = {}
+    for line in out.splitlines():
+        try:
+            pid, mib = (x.strip() for x in line.split(","))
+            used[int(pid)] = used.get(int(pid), 0.0) + float(mib)
+        except ValueError:
+            continue
+    return used
+
+
 class PeakMemory:
-    """Poll the resident memory of this process's children (the kernel) in a thread."""
+    """Poll the resident memory of this process's children (the kernel) in a thread.
+
+    With an NVIDIA GPU (``nvidia-smi`` on PATH) it also records the children's peak GPU memory
+    (``gpu_peak``, MiB; ``None`` without a GPU), polled once a second.
+    """
 
     def __init__(self, interval: float = 0.2):
         self.interval = interval
         self.peak = 0
+        self.gpu_peak: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         import psutil
         me = psutil.Process()
+        gpu = _gpu_memory_by_pid() is not None
+        last_gpu = 0.0
         while not self._stop.is_set():
             total = 0
-            for child in me.children(recursive=True):
+            children = me.children(recursive=True)
+            for child in children:
                 try:
                     total += child.memory_info().rss
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
+            if gpu and time.monotonic() - last_gpu >= 1.0:
+                last_gpu = time.monotonic()
+                used = _gpu_memory_by_pid() or {}
+                mine = sum(used.get(c.pid, 0.0) for c in children)
+                self.gpu_peak = max(self.gpu_peak or 0.0, mine)
             self._stop.wait(self.interval)
 
     def __enter__(self):
@@ -102,6 +138,33 @@ class PeakMemory:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+
+def kernel_manager_class():
+    """A kernel manager that talks to the kernel over Unix sockets in a private folder (POSIX), else None.
+
+    Over TCP, ipykernel 7 warns "Kernel is running over TCP without encryption" for every notebook;
+    a learner reads that as a security problem. IPC sockets in a folder only this user can read are
+    not reachable from the network, so there is nothing to warn about. The folder is removed with the kernel.
+    """
+    if os.name != "posix":
+        return None
+    import shutil
+    from jupyter_client import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            self._ipc_dir = tempfile.mkdtemp(prefix="hodl-ipc-")   # short: socket paths are limited to ~100 bytes
+            kw.setdefault("transport", "ipc")
+            kw.setdefault("ip", os.path.join(self._ipc_dir, "kernel"))
+            super().__init__(**kw)
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+    return IPCKernelManager
 
 
 def export(executed: Path, out: Path) -> None:
@@ -135,11 +198,13 @@ def run_one(path: Path, out: Path, fast: bool, params: dict, timeout: int, progr
     os.environ["COURSE_FAST"] = "1" if fast else "0"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ info lines out of the log
     t0 = time.perf_counter()
+    kmc = kernel_manager_class()
     try:
         with PeakMemory() as mem:
             pm.execute_notebook(str(path), str(target), parameters={"FAST": fast, **params},
                                 kernel_name="python3", cwd=str(path.parent), progress_bar=progress,
-                                execution_timeout=timeout, log_output=False)
+                                execution_timeout=timeout, log_output=False,
+                                **({"kernel_manager_class": kmc} if kmc else {}))
         res.status = "ok"
     except Exception as exc:  # papermill raises PapermillExecutionError with the cell's error
         res.status = "FAILED"
@@ -147,6 +212,7 @@ def run_one(path: Path, out: Path, fast: bool, params: dict, timeout: int, progr
     finally:
         res.seconds = time.perf_counter() - t0
         res.peak_mb = mem.peak / 2**20 if "mem" in locals() else 0.0
+        res.gpu_peak_mb = mem.gpu_peak if "mem" in locals() else None
         for k, v in env_before.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -207,36 +273,65 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
 
 
-def update_bench(path: Path, results: list[Result], fast: bool, params: dict) -> None:
-    """Write/merge the benchmark table: one section per mode, one row per notebook."""
-    mode = "fast" if fast else "full"
+def update_bench(path: Path, results: list[Result], fast: bool, params: dict, gpu: str | None = None) -> None:
+    """Write/merge the benchmark table: one section per mode and device, one row per notebook.
+
+    ``gpu`` names the GPU the run used (``cu.env.gpu_info``), or None for a CPU run. GPU runs go to
+    their own sections beside the CPU ones, with the kernel's peak GPU memory; while no GPU run was
+    ever recorded the file says so ("not measured") instead of showing a table.
+    """
+    mode = ("gpu-" if gpu else "") + ("fast" if fast else "full")
     data = {}
     json_path = path.with_suffix(".json")
     if json_path.exists():
         data = json.loads(json_path.read_text())
     sect = data.setdefault(mode, {})
     for r in results:
-        sect[r.notebook] = {"status": r.status, "seconds": round(r.seconds, 1),
-                            "peak_mb": round(r.peak_mb), "headline": r.headline_text(),
-                            "params": params, "date": dt.date.today().isoformat(), "machine": machine()}
+        row = {"status": r.status, "seconds": round(r.seconds, 1),
+               "peak_mb": round(r.peak_mb), "headline": r.headline_text(),
+               "params": params, "date": dt.date.today().isoformat(), "machine": machine()}
+        if gpu:
+            row["gpu"] = gpu
+            row["gpu_peak_mb"] = None if r.gpu_peak_mb is None else round(r.gpu_peak_mb)
+        sect[r.notebook] = row
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     lines = ["# Benchmarks", "",
              "Written by `make bench` (full mode) and `make bench FAST=1` (fast mode); rerun to update.",
              "Times are wall-clock seconds of the whole notebook (kernel start included); peak MB is the",
-             "kernel's peak resident memory, polled every 0.2 s. Headline: what the notebook records with",
+             "kernel's peak resident memory, polled every 0.2 s (GPU tables: also its peak GPU memory from",
+             "`nvidia-smi`, polled every second). Headline: what the notebook records with",
              "`cu.record_headline` (✓ target reached, ✗ missed).", ""]
-    for m in ("full", "fast"):
+    for m in ("full", "fast", "gpu-full", "gpu-fast"):
         if m not in data:
             continue
-        lines += [f"## {m} mode", "", "| notebook | status | seconds | peak MB | headline | date | machine |",
-                  "|---|---|---|---|---|---|---|"]
+        on_gpu = m.startswith("gpu-")
+        title = f"{m.replace('gpu-', '')} mode" + (" on a GPU" if on_gpu else "")
+        lines += [f"## {title}", ""]
+        if on_gpu:
+            lines += ["| notebook | status | seconds | peak MB | peak GPU MB | headline | date | GPU | machine |",
+                      "|---|---|---|---|---|---|---|---|---|"]
+        else:
+            lines += ["| notebook | status | seconds | peak MB | headline | date | machine |",
+                      "|---|---|---|---|---|---|---|"]
         for nb in sorted(data[m]):
             r = data[m][nb]
             headline = r["headline"].replace("|", "\\|")  # a | in a metric name would split the cell
-            lines.append(f"| {nb} | {r['status']} | {r['seconds']} | {r['peak_mb']} | {headline} | "
-                         f"{r['date']} | {r['machine']} |")
-        lines.append("")
+            if on_gpu:
+                lines.append(f"| {nb} | {r['status']} | {r['seconds']} | {r['peak_mb']} | "
+                             f"{r.get('gpu_peak_mb') if r.get('gpu_peak_mb') is not None else '—'} | {headline} | "
+                             f"{r['date']} | {r.get('gpu', '?')} | {r['machine']} |")
+            else:
+                lines.append(f"| {nb} | {r['status']} | {r['seconds']} | {r['peak_mb']} | {headline} | "
+                             f"{r['date']} | {r['machine']} |")
+        total = sum(r["seconds"] for r in data[m].values())
+        n = len(data[m])
+        lines += ["", f"Whole course: {total:.0f} s ({n} notebook{'s' if n != 1 else ''}).", ""]
+    if "gpu-full" not in data:
+        lines += ["## full mode on a GPU", "",
+                  "Not measured: no GPU was available where `make bench` last ran. On a machine with an NVIDIA GPU,",
+                  "`make bench` writes this table (time, peak memory and peak GPU memory per notebook; target: the",
+                  "whole course in 10 minutes or less on one modern GPU).", ""]
     path.write_text("\n".join(lines))
 
 
@@ -279,7 +374,10 @@ def main(argv=None) -> int:
     print(table(results))
     print(f"\nExecuted notebooks, HTML and figures in {out}/ (open {index})")
     if args.bench:
-        update_bench(Path(args.bench), results, args.fast, params)
+        from ..env import gpu_info
+        gpus = gpu_info() or []
+        update_bench(Path(args.bench), results, args.fast, params,
+                     gpu=", ".join(g["name"] for g in gpus) if gpus else None)
         print(f"Benchmark table updated: {args.bench}")
     return 0 if all(r.status == "ok" for r in results) else 1
 
