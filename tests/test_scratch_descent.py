@@ -186,3 +186,56 @@ def test_minibatch_sgd_validates():
         S.minibatch_sgd(S.linreg_loss_grad, np.zeros(2), x[:, None], y[:-1], 0.1, 4, 1)
     with pytest.raises(ValueError, match="n_features"):
         S.linreg_loss_grad(np.zeros(3), x[:, None], y)
+
+
+# --------------------------------------------------------------------------- a budget of per-example gradients
+
+def _updates_within_budget(n, b, budget):
+    """Brute force: run epoch after epoch, stop before the first batch that does not fit."""
+    sizes = S.batch_sizes_per_epoch(n, b)
+    count = spent = 0
+    while True:
+        for s in sizes:
+            if spent + s > budget:
+                return count, spent
+            spent += s
+            count += 1
+
+
+@pytest.mark.parametrize("n,b,budget", [(10, 4, 25), (10, 4, 29), (10, 4, 30), (50, 8, 120), (50, 50, 149),
+                                        (7, 50, 20), (20, 1, 33), (50, 8, 7)])
+def test_budget_stops_before_the_batch_that_does_not_fit(n, b, budget):
+    x, y = _data(n=n)
+    run = S.minibatch_sgd(S.linreg_loss_grad, np.zeros(2), x[:, None], y, lr=0.01, batch_size=b,
+                          budget=budget, seed=1)
+    steps, spent = _updates_within_budget(n, b, budget)
+    assert run.steps == steps
+    assert run.seen[-1] == spent <= budget
+    assert len(run.lrs) == steps
+
+
+def test_budget_equals_the_same_run_cut_short():
+    x, y = _data(n=50)
+    X = x[:, None]
+    # a budget of exactly 3 epochs is the 3-epoch run; a budget and epochs together: the first limit wins
+    full = S.minibatch_sgd(S.linreg_loss_grad, np.zeros(2), X, y, lr=0.02, batch_size=8, epochs=3, seed=4)
+    by_budget = S.minibatch_sgd(S.linreg_loss_grad, np.zeros(2), X, y, lr=0.02, batch_size=8, budget=150, seed=4)
+    np.testing.assert_array_equal(full.theta, by_budget.theta)
+    both = S.minibatch_sgd(S.linreg_loss_grad, np.zeros(2), X, y, lr=0.02, batch_size=8, epochs=1, budget=150,
+                           seed=4)
+    assert both.steps == S.iterations_per_epoch(50, 8)
+    # mid-epoch: the first updates of the same shuffled order
+    part = S.minibatch_sgd(S.linreg_loss_grad, np.zeros(2), X, y, lr=0.02, batch_size=8, budget=47, seed=4,
+                           record_path=True)
+    longer = S.minibatch_sgd(S.linreg_loss_grad, np.zeros(2), X, y, lr=0.02, batch_size=8, epochs=1, seed=4,
+                             record_path=True)
+    assert part.steps == 5 and part.seen[-1] == 40
+    np.testing.assert_array_equal(part.path, longer.path[:6])
+
+
+def test_budget_validates():
+    x, y = _data()
+    with pytest.raises(ValueError, match="epochs .* or budget"):
+        S.minibatch_sgd(S.linreg_loss_grad, np.zeros(2), x[:, None], y, 0.1, 4)
+    with pytest.raises(ValueError, match="budget"):
+        S.minibatch_sgd(S.linreg_loss_grad, np.zeros(2), x[:, None], y, 0.1, 4, budget=0)

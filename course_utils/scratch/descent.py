@@ -319,14 +319,21 @@ class DescentRun:
 
 
 def minibatch_sgd(loss_grad: Callable, theta0, X, y, lr: float | Callable[[int], float],
-                  batch_size: int, epochs: int, seed: int | np.random.Generator | None = 0,
+                  batch_size: int, epochs: int | None = None,
+                  seed: int | np.random.Generator | None = 0,
                   shuffle: bool = True, eval_every: int | None = None, record_path: bool = False,
-                  diverge_at: float = 1e8) -> DescentRun:
+                  diverge_at: float = 1e8, budget: int | None = None) -> DescentRun:
     """Mini-batch gradient descent on ``loss_grad`` for a budget of ``epochs`` passes over the data.
 
     Every variant gets the same budget in examples seen (``epochs * N`` per-example
     gradients): batch GD (``batch_size >= N``) makes ``epochs`` updates, SGD
     (``batch_size=1``) makes ``epochs * N``.
+
+    With ``budget`` (a number of per-example gradient evaluations) the run instead goes on,
+    epoch after epoch, until the next batch would no longer fit in what is left of the
+    budget; it stops *before* that update (a batch is never cut, and batches never span two
+    epochs, as in Keras). ``epochs`` may then be left out; if both are given, whichever ends
+    first ends the run.
 
     Parameters
     ----------
@@ -335,7 +342,7 @@ def minibatch_sgd(loss_grad: Callable, theta0, X, y, lr: float | Callable[[int],
     X : ndarray, shape (N, ...); y : ndarray, shape (N,)
     lr : float, or a callable ``lr(step) -> float`` of the 0-based update number (a schedule)
     batch_size : int >= 1 (clipped to N)
-    epochs : int >= 1
+    epochs : int >= 1 (may be None when ``budget`` is given)
     seed : int, Generator or None; the order of every epoch is ``rng.permutation(N)``
     shuffle : bool
     eval_every : int or None
@@ -345,6 +352,8 @@ def minibatch_sgd(loss_grad: Callable, theta0, X, y, lr: float | Callable[[int],
         Keep theta after every update (for 2-D pictures; memory grows with steps).
     diverge_at : float
         Stop and flag ``diverged`` when the loss exceeds this (or is not finite).
+    budget : int >= 1 or None
+        Most per-example gradients to spend (``run.seen[-1] <= budget``).
 
     Returns
     -------
@@ -361,6 +370,12 @@ def minibatch_sgd(loss_grad: Callable, theta0, X, y, lr: float | Callable[[int],
     if n == 0:
         raise ValueError("X is empty")
     batch_size = min(_positive_int("batch_size", batch_size), n)
+    if budget is not None:
+        budget = _positive_int("budget", budget)
+    if epochs is None:
+        if budget is None:
+            raise ValueError("give epochs (passes over the data) or budget (per-example gradients)")
+        epochs = -(-budget // n)       # enough epochs to spend the budget; the budget ends the run
     epochs = _positive_int("epochs", epochs)
     if callable(lr):
         lr_fn = lr
@@ -380,6 +395,8 @@ def minibatch_sgd(loss_grad: Callable, theta0, X, y, lr: float | Callable[[int],
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(epochs):
             for idx in minibatch_indices(n, batch_size, rng, shuffle=shuffle):
+                if budget is not None and seen + len(idx) > budget:
+                    break
                 _, g = loss_grad(theta, X[idx], y[idx])
                 eta = float(lr_fn(step))
                 theta = theta - eta * g
@@ -399,7 +416,7 @@ def minibatch_sgd(loss_grad: Callable, theta0, X, y, lr: float | Callable[[int],
                         diverged = True
                 if diverged:
                     break
-            if diverged:
+            if diverged or (budget is not None and seen + min(batch_size, n) > budget):
                 break
         if not diverged and seen_l[-1] != seen:
             cur, _ = loss_grad(theta, X, y)
