@@ -73,6 +73,22 @@ def test_tf_conventions_at_zero():
     assert A.sigmoid_grad(0.0) == 0.25 and A.tanh_grad(0.0) == 1.0
 
 
+def test_one_sided_slopes_at_zero():
+    """ReLU and Leaky ReLU have a kink at 0; ELU with alpha = 1 has none (both slopes 1), other alphas do."""
+    h = 1e-7
+
+    def slopes(f):
+        return (f(0.0) - f(-h)) / h, (f(h) - f(0.0)) / h
+
+    for f, has_kink in [(A.relu, True), (lambda v: A.leaky_relu(v, 0.1), True), (A.elu, False),
+                        (lambda v: A.elu(v, 0.5), True), (lambda v: A.elu(v, 2.0), True)]:
+        left, right = slopes(f)
+        assert (abs(left - right) > 1e-3) == has_kink
+    left, right = slopes(A.elu)
+    assert left == pytest.approx(1.0, abs=1e-6) and right == pytest.approx(1.0, abs=1e-6)
+    assert A.elu_grad(0.0) == 1.0          # the true derivative, not only a convention
+
+
 def test_sigmoid_stable_for_huge_inputs():
     z = np.array([-1e4, -800.0, -40.0, 0.0, 40.0, 800.0, 1e4])
     with warnings.catch_warnings():
@@ -187,3 +203,141 @@ def test_agrees_with_keras_activations():
     ]
     for ours, theirs in cases:
         np.testing.assert_allclose(ours, np.asarray(theirs), atol=1e-5, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------- dead_on_box
+
+def _dead_by_corners(W, b, low, high):
+    """Brute force: a linear function's maximum over a box is at one of its corners."""
+    import itertools
+    corners = np.array(list(itertools.product([low, high], repeat=W.shape[0])))
+    return (corners @ W + b).max(axis=0) <= 0
+
+
+@pytest.mark.parametrize("low,high", [(0.0, 1.0), (-1.0, 2.0), (-3.0, -0.5), (0.5, 0.5)])
+def test_dead_on_box_matches_corner_enumeration(low, high):
+    rng = np.random.default_rng(7)
+    W = rng.normal(size=(6, 200))
+    b = rng.normal(size=200) * 2 - 1.0
+    got = A.dead_on_box(W, b, low, high)
+    assert got.dtype == bool and got.shape == (200,)
+    np.testing.assert_array_equal(got, _dead_by_corners(W, b, low, high))
+    assert 0 < got.sum() < 200            # the test has both kinds of unit
+
+
+def test_dead_on_box_hand_example_and_boundary():
+    W = np.array([[1.0, -1.0, -2.0, 0.5],
+                  [-1.0, -1.0, 1.0, 0.5]])
+    b = np.array([0.5, 0.0, 1.0, -1.0])
+    # unit 3 reaches exactly z = 0 at the corner (1, 1): z <= 0 everywhere, so ReLU gives 0 and slope 0
+    np.testing.assert_array_equal(A.dead_on_box(W, b), [False, True, False, True])
+    np.testing.assert_array_equal(A.dead_on_box(np.zeros((3, 3)), [-1.0, 0.0, 1.0]), [True, True, False])
+
+
+def test_dead_on_box_is_never_contradicted_by_samples():
+    rng = np.random.default_rng(0)
+    W, b = rng.normal(size=(64, 100)), rng.normal(size=100) - 3.0
+    dead = A.dead_on_box(W, b)
+    X = rng.uniform(0, 1, size=(5000, 64))
+    assert np.all((X @ W + b)[:, dead] <= 0)
+    assert A.dead_share(np.maximum(X @ W + b, 0)) >= dead.mean()   # dead on the box => dead on any sample
+
+
+def test_dead_on_box_validation():
+    with pytest.raises(ValueError, match="W must have 2 dimension"):
+        A.dead_on_box(np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match=r"b must have shape \(4,\)"):
+        A.dead_on_box(np.zeros((2, 4)), np.zeros(3))
+    with pytest.raises(ValueError, match="low must be <= high"):
+        A.dead_on_box(np.zeros((2, 4)), np.zeros(4), 1.0, 0.0)
+    with pytest.raises(TypeError, match="high must be a finite number"):
+        A.dead_on_box(np.zeros((2, 4)), np.zeros(4), 0.0, "1")
+
+
+# --------------------------------------------------------------------------- train_deep_mlp
+
+def _blobs(n=300, d=5, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, d)) * 3
+    y = rng.integers(0, k, n)
+    return centres[y] + rng.normal(size=(n, d)), y
+
+
+def test_train_deep_mlp_learns_and_is_reproducible():
+    X, y = _blobs()
+    net = A.train_deep_mlp(X, y, "relu", "he", 0.05, depth=4, width=16, epochs=15, seed=1)
+    assert not net.diverged and net.losses.shape == (15,)
+    assert net.losses[-1] < 0.5 * net.losses[0]
+    assert net.accuracy(X, y) > 0.9
+    again = A.train_deep_mlp(X, y, "relu", "he", 0.05, depth=4, width=16, epochs=15, seed=1)
+    for (W1, b1), (W2, b2) in zip(net.weights, again.weights):
+        np.testing.assert_array_equal(W1, W2)
+        np.testing.assert_array_equal(b1, b2)
+    assert net.predict(X).shape == (300,) and net.logits(X).shape == (300, 3)
+    assert "depth=4" in repr(net)
+
+
+def test_train_deep_mlp_one_full_batch_step_is_gradient_descent():
+    """epochs=1 with one batch of all rows: new weights = initial - lr * (numerical gradient)."""
+    X, y = _blobs(n=20, d=3, k=3, seed=2)
+    lr = 0.1
+    for act in ("tanh", "elu", "gelu"):
+        net0 = A.train_deep_mlp(X, y, act, "glorot", lr, depth=2, width=4, epochs=0, batch_size=20, seed=3)
+        net1 = A.train_deep_mlp(X, y, act, "glorot", lr, depth=2, width=4, epochs=1, batch_size=20, seed=3)
+
+        def loss(weights):
+            probe = A.DeepMLP(act, weights, [])
+            z = probe.logits(X)
+            z = z - z.max(axis=1, keepdims=True)
+            return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
+
+        np.testing.assert_allclose(net1.losses[0], loss(net0.weights), rtol=1e-12)
+        h = 1e-6
+        for layer, (W, b) in enumerate(net0.weights):
+            for arr_index in (0, 1):
+                base = [list(p) for p in net0.weights]
+                arr = base[layer][arr_index]
+                num = np.zeros_like(arr)
+                for idx in np.ndindex(arr.shape):
+                    plus, minus = arr.copy(), arr.copy()
+                    plus[idx] += h
+                    minus[idx] -= h
+                    wp = [tuple(p) for p in base]
+                    wm = [tuple(p) for p in base]
+                    wp[layer] = (plus, b) if arr_index == 0 else (W, plus)
+                    wm[layer] = (minus, b) if arr_index == 0 else (W, minus)
+                    num[idx] = (loss(wp) - loss(wm)) / (2 * h)
+                step = (arr - net1.weights[layer][arr_index]) / lr
+                np.testing.assert_allclose(step, num, atol=1e-6)
+
+
+def test_train_deep_mlp_dead_units_and_divergence():
+    X, y = _blobs()
+    net = A.train_deep_mlp(X, y, "relu", "he", 0.05, depth=3, width=8, epochs=2, seed=0)
+    zs = net.pre_activations(X)
+    manual = np.array([A.dead_share(A.relu(z)) for z in zs])
+    np.testing.assert_allclose(net.dead_per_layer(X), manual)
+    assert net.dead_share(X) == pytest.approx(manual.mean())
+    # A bias of -inf-like size kills everything: step activation has derivative 0 everywhere
+    step_net = A.train_deep_mlp(X, y, "step", "he", 0.1, depth=2, width=4, epochs=1, seed=0)
+    assert step_net.dead_share(X) == 1.0
+    blown = A.train_deep_mlp(X * 100, y, "relu", "large", 1e3, depth=6, width=32, epochs=3, seed=0)
+    assert blown.diverged and not np.isfinite(blown.losses[-1])
+    assert blown.predict(X).shape == (300,)       # still answers (class 0 where nothing is finite)
+
+
+def test_train_deep_mlp_validation():
+    X, y = _blobs(n=10)
+    with pytest.raises(ValueError, match="init must be one of"):
+        A.train_deep_mlp(X, y, "relu", "zeros", 0.1)
+    with pytest.raises(ValueError, match="unknown activation 'relux'"):
+        A.train_deep_mlp(X, y, "relux", "he", 0.1)
+    with pytest.raises(ValueError, match="learning_rate must be a positive number"):
+        A.train_deep_mlp(X, y, "relu", "he", -0.1)
+    with pytest.raises(ValueError, match="depth must be an int >= 1"):
+        A.train_deep_mlp(X, y, "relu", "he", 0.1, depth=0)
+    with pytest.raises(ValueError, match="y must be integer class labels"):
+        A.train_deep_mlp(X, y.astype(float), "relu", "he", 0.1)
+    net = A.train_deep_mlp(X, y, "relu", "he", 0.1, depth=1, width=2, epochs=1)
+    with pytest.raises(ValueError, match="X must have 5 features"):
+        net.accuracy(np.zeros((3, 4)), np.zeros(3, int))
