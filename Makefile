@@ -11,7 +11,7 @@ NB   ?=
 ARGS ?=
 JOBS ?= 2
 
-.PHONY: help setup run test compat lab bench strip sync lint student grade browser hooks clean
+.PHONY: help setup run test bench-tests compat lab bench strip sync lint student grade browser hooks clean
 
 help:
 	@echo "make setup   create .venv and install the course (idempotent)"
@@ -20,6 +20,7 @@ help:
 	@echo "make compat  the tests on the oldest supported libraries (pyproject 'oldest', in .venv-oldest)"
 	@echo "make lab     open JupyterLab on the course"
 	@echo "make bench   full-mode run; writes benchmarks/BENCHMARKS.md"
+	@echo "make bench-tests   make test, then its cost per notebook into benchmarks/BENCHMARKS.md"
 	@echo "make strip   remove outputs from notebooks/ (before committing)"
 	@echo "make hooks   refuse commits of notebooks with outputs (git pre-commit hook)"
 	@echo "make sync    rewrite Colab badges and install cells from pyproject [tool.course]"
@@ -43,10 +44,18 @@ run: setup
 bench: setup
 	$(PY) -m course_utils.tools.run --out build/bench $(if $(NB),--nb $(NB)) $(if $(filter 1 true True,$(FAST)),--fast) --bench benchmarks/BENCHMARKS.md $(ARGS)
 
-# Two pytest workers on two cores: one BLAS/OpenMP thread each avoids oversubscription.
+# Two pytest workers on two cores: one BLAS/OpenMP thread each avoids oversubscription. Tests run in
+# groups (tests/conftest.py): a notebook's nbval cells together, each student run and each module apart.
+# The time each notebook costs the suite goes to build/test-times.json (`make bench-tests` tabulates it).
+TEST_TIMES ?= build/test-times.json
 test: setup browser
-	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist loadfile \
+	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 COURSE_TEST_TIMES=$(TEST_TIMES) \
+	  $(PY) -m pytest -n $(JOBS) --dist loadgroup \
 	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q --durations=12
+
+# `make test`, then its cost per notebook into benchmarks/BENCHMARKS.md (and the extrapolation to 28 notebooks).
+bench-tests: test
+	$(PY) -m course_utils.tools.run --test-times $(TEST_TIMES) --bench benchmarks/BENCHMARKS.md
 
 # The same tests on the oldest library versions the course supports (pyproject.toml, extra
 # `oldest`: TensorFlow 2.19, Keras 3.10, NumPy 2.0, ipywidgets 7.7, as on Colab in 2025), in their
@@ -58,7 +67,7 @@ compat:
 	@set -o pipefail; $(OLDEST)/bin/python -m pip install -qq -e ".[oldest,dev]" 2>&1 | grep -v "is ignored: it is neither" ; \
 	  status=$${PIPESTATUS[0]}; test $$status -eq 0 || { echo "pip install failed ($$status)"; exit $$status; }
 	@$(OLDEST)/bin/python -c 'import tensorflow as tf, keras, numpy, ipywidgets; print("compat: TensorFlow", tf.__version__, "Keras", keras.__version__, "NumPy", numpy.__version__, "ipywidgets", ipywidgets.__version__)' 2>/dev/null
-	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(OLDEST)/bin/python -m pytest -n $(JOBS) --dist loadfile \
+	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(OLDEST)/bin/python -m pytest -n $(JOBS) --dist loadgroup \
 	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q -p no:cacheprovider \
 	  --ignore=tests/test_browser.py --ignore=tests/test_versions.py
 

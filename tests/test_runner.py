@@ -108,3 +108,21 @@ def test_kernels_talk_over_ipc_without_the_tcp_warning(tmp_path):
     assert "without encryption" not in out.stdout + out.stderr
     assert "hi" in json.dumps(nbformat.read(tmp_path / "b.ipynb", as_version=4).cells[0].outputs)
     assert set(glob.glob("/tmp/hodl-ipc-*")) - before == set()
+
+
+def test_test_times_table_and_extrapolation(tmp_path):
+    times = tmp_path / "t.json"
+    times.write_text(json.dumps({"wall_seconds": 100.0, "workers": 2, "exitstatus": 0, "date": "2026-12-02",
+                                 "notebooks": {"01_a": {"nbval": 10.0, "student": 8.0},
+                                               "02_b": {"nbval": 20.0, "student": 12.0}},
+                                 "other": {"test_x": 100.0}}))
+    bench = tmp_path / "B.md"
+    s = run.update_test_times(bench, times, notebooks_planned=28, limit_minutes=25)
+    assert s["fixed_seconds"] == 100.0 and s["mean_per_notebook"] == 25.0 and s["efficiency"] == 0.75
+    assert s["estimate_minutes"] == round((100 + 28 * 25) / (2 * 0.75) / 60, 1)
+    text = bench.read_text()
+    assert "| 02_b | 20.0 | 12.0 | 32.0 |" in text and "Extrapolation to 28 notebooks" in text
+    # the mode tables are kept when test times are added, and the other way round
+    run.update_bench(bench, [run.Result("01_a.ipynb", status="ok", seconds=3.0)], fast=False, params={})
+    assert "## Test suite cost per notebook" in bench.read_text() and "## full mode" in bench.read_text()
+    assert run.main(["--test-times", str(times), "--bench", str(bench)]) == 0

@@ -60,12 +60,14 @@ SUMMARY_FIELDS = ["learner", "notebook", "auto_points", "auto_max", "written_poi
 # --------------------------------------------------------------------------- notebooks
 
 def course_notebooks(folder: str | Path = NOTEBOOKS, nb: str | None = None) -> list[Path]:
-    """Instructor notebooks with exercises: ``NN_slug.ipynb`` with NN >= 01 in ``folder``.
+    """Instructor notebooks with exercises (nbgrader cells) in ``folder``: ``NN_slug.ipynb``, sorted.
 
     ``nb`` selects some of them like ``make run``: ``"04"``, ``"04,06"`` or a name prefix.
     Raises ``ValueError`` naming ``nb`` if it matches nothing.
     """
-    return select_notebooks(folder, nb, first=1)
+    from .nbtools import load
+    return [p for p in select_notebooks(folder, nb, first=0)
+            if any(_nbg(c).get("grade") for c in load(p).get("cells", []))]
 
 
 @dataclass
@@ -588,13 +590,33 @@ def _last_error_line(text: str) -> str:
 
 # --------------------------------------------------------------------------- grade
 
+def grading_env(full: bool = False) -> dict[str, str]:
+    """The environment learner code runs in: fast mode unless ``full``, offline, no plots shown, no warnings
+    (nbgrader counts anything on stderr in a test cell as a failure)."""
+    env = dict(os.environ)
+    env.update({"COURSE_FAST": "0" if full else "1", "COURSE_OFFLINE": "1", "MPLBACKEND": "Agg",
+                "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", "NBGRADER_EXECUTION": "autograde"})
+    env.pop("COURSE_RESULTS", None)
+    return env
+
+
+def as_graded(student_nb: dict, instructor_nb: dict) -> dict:
+    """The student notebook as nbgrader's autograde runs it: locked test cells replaced by the instructor's
+    (hidden tests included), everything else as submitted. A copy; the inputs are not changed."""
+    nb = json.loads(json.dumps(student_nb))
+    tests = {_nbg(c)["grade_id"]: _src(c) for c in instructor_nb.get("cells", [])
+             if _nbg(c).get("grade") and not _nbg(c).get("solution") and c.get("cell_type") == "code"}
+    for cell in nb["cells"]:
+        gid = _nbg(cell).get("grade_id")
+        if gid in tests:
+            cell["source"] = tests[gid]
+    return nb
+
+
 def _run_workers(course: Path, assignment: str, learners: list[str], opts: dict, jobs: int,
                  log) -> dict[str, dict]:
     """Run worker subprocesses over ``learners`` (``jobs`` at once); return learner -> record."""
-    env = dict(os.environ)
-    env.update({"COURSE_FAST": "0" if opts["full"] else "1", "COURSE_OFFLINE": "1", "MPLBACKEND": "Agg",
-                "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", "NBGRADER_EXECUTION": "autograde"})
-    env.pop("COURSE_RESULTS", None)
+    env = grading_env(opts["full"])
     chunks = [learners[i::jobs] for i in range(jobs) if learners[i::jobs]]
     results: dict[str, dict] = {}
     lock = threading.Lock()

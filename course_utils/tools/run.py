@@ -294,6 +294,45 @@ def update_bench(path: Path, results: list[Result], fast: bool, params: dict, gp
             row["gpu"] = gpu
             row["gpu_peak_mb"] = None if r.gpu_peak_mb is None else round(r.gpu_peak_mb)
         sect[r.notebook] = row
+    _write_bench(path, data)
+
+
+def update_test_times(path: Path, times_file: Path, notebooks_planned: int = 28, limit_minutes: float = 25) -> dict:
+    """Add what `make test` cost per notebook (``COURSE_TEST_TIMES``, tests/conftest.py) to the benchmark table.
+
+    Each notebook costs its nbval run (instructor version) plus its student run, in worker-seconds; the
+    rest of the suite is a fixed cost. The extrapolation to ``notebooks_planned`` notebooks assumes each
+    costs the current mean and the workers stay as busy as in this run; it also gives the largest
+    per-notebook cost that keeps the suite within ``limit_minutes``. Returns the summary written.
+    """
+    t = json.loads(Path(times_file).read_text())
+    nbs = t["notebooks"]
+    if not nbs:
+        raise ValueError(f"{times_file} holds no notebook timings; run `make test` first")
+    per = {k: round(sum(v.values()), 1) for k, v in nbs.items()}
+    fixed = round(sum(t["other"].values()), 1)
+    total = fixed + sum(per.values())
+    workers = int(t.get("workers") or 1)
+    eff = min(1.0, total / (workers * t["wall_seconds"])) if t["wall_seconds"] else 1.0
+    mean = sum(per.values()) / len(per)
+    est = (fixed + notebooks_planned * mean) / (workers * eff)
+    budget = (limit_minutes * 60 * workers * eff - fixed) / notebooks_planned
+    summary = {"date": t["date"], "machine": machine(), "wall_seconds": t["wall_seconds"], "workers": workers,
+               "exitstatus": t.get("exitstatus"), "fixed_seconds": fixed, "efficiency": round(eff, 2),
+               "per_notebook": {k: {**nbs[k], "total": per[k]} for k in sorted(nbs)},
+               "mean_per_notebook": round(mean, 1), "planned": notebooks_planned,
+               "estimate_minutes": round(est / 60, 1), "limit_minutes": limit_minutes,
+               "budget_per_notebook": round(budget, 1)}
+    json_path = path.with_suffix(".json")
+    data = json.loads(json_path.read_text()) if json_path.exists() else {}
+    data["tests"] = summary
+    _write_bench(path, data)
+    return summary
+
+
+def _write_bench(path: Path, data: dict) -> None:
+    """benchmarks/BENCHMARKS.json and the Markdown tables made from it."""
+    json_path = path.with_suffix(".json")
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     lines = ["# Benchmarks", "",
@@ -332,6 +371,21 @@ def update_bench(path: Path, results: list[Result], fast: bool, params: dict, gp
                   "Not measured: no GPU was available where `make bench` last ran. On a machine with an NVIDIA GPU,",
                   "`make bench` writes this table (time, peak memory and peak GPU memory per notebook; target: the",
                   "whole course in 10 minutes or less on one modern GPU).", ""]
+    if "tests" in data:
+        t = data["tests"]
+        lines += ["## Test suite cost per notebook (`make bench-tests`)", "",
+                  f"`make test` on {t['machine']}, {t['workers']} workers, {t['date']}: {t['wall_seconds']:.0f} s wall"
+                  f" (exit status {t['exitstatus']}). A notebook costs its nbval run (instructor version, every cell,"
+                  " nbgrader's rule on its test cells) plus one run of its student version, in worker-seconds.", "",
+                  "| notebook | nbval s | student run s | total s |", "|---|---|---|---|"]
+        for nb, r in t["per_notebook"].items():
+            lines.append(f"| {nb} | {r.get('nbval', 0)} | {r.get('student', 0)} | {r['total']} |")
+        lines += ["", f"Everything else (unit tests, lint, grading class and integrity runs, browser): "
+                      f"{t['fixed_seconds']:.0f} worker-seconds. Workers were busy {t['efficiency']:.0%} of the wall time.",
+                  "", f"**Extrapolation to {t['planned']} notebooks** at the current mean of {t['mean_per_notebook']} s"
+                      f" per notebook: about **{t['estimate_minutes']} minutes** (limit {t['limit_minutes']:g}). To stay"
+                      f" within the limit a notebook may cost the suite up to {t['budget_per_notebook']:.0f} s on"
+                      " average (its fast mode runs twice).", ""]
     path.write_text("\n".join(lines))
 
 
@@ -346,7 +400,16 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=int, default=1800, help="per-cell timeout in seconds")
     ap.add_argument("--bench", metavar="FILE", help="also write/merge the benchmark table FILE (.md)")
     ap.add_argument("--notebooks", default=str(NOTEBOOKS), help=argparse.SUPPRESS)
+    ap.add_argument("--test-times", metavar="JSON", help="only add the test-suite cost per notebook (written by "
+                    "`make test` to build/test-times.json) to the --bench table, and exit")
     args = ap.parse_args(argv)
+    if args.test_times:
+        if not args.bench:
+            ap.error("--test-times needs --bench FILE")
+        s = update_test_times(Path(args.bench), Path(args.test_times))
+        print(f"Test-suite cost per notebook added to {args.bench}: mean {s['mean_per_notebook']} s; "
+              f"{s['planned']} notebooks about {s['estimate_minutes']} min (limit {s['limit_minutes']:g})")
+        return 0
 
     params = {}
     for name, value in args.parameter:
