@@ -98,6 +98,8 @@ def test_lint_fails_on_bad_name_and_title(good):
 
 def test_lint_requires_exercises_from_01_on(good):
     nb, write = good
+    nb = copy.deepcopy(nb)
+    nb["cells"] = [c for c in nb["cells"] if not nbtools._nbg(c)]     # 00 may hold a practice exercise
     probs = nbtools.lint_notebook(write(nb, "01_welcome.ipynb"))
     assert any("autograded exercises" in p for p in probs)
     assert any("written answer" in p for p in probs)
@@ -121,6 +123,10 @@ def test_lint_checks_exercise_structure(good):
     answer["source"] = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
     tests["source"] = ("cu.checks.equal('f', f(1), 1)\n### BEGIN HIDDEN TESTS\n"
                        "cu.checks.equal('f', f(2), 2)\n### END HIDDEN TESTS\n")
+    probs = nbtools.lint_notebook(write(nb, "01_welcome.ipynb"), min_exercises=1, min_written=0)
+    if not any("open-ended" in c.get("metadata", {}).get("tags", []) for c in nb["cells"]):
+        assert any("open-ended exercise" in p for p in probs)
+        tests["metadata"]["tags"] = ["open-ended"]
     assert nbtools.lint_notebook(write(nb, "01_welcome.ipynb"), min_exercises=1, min_written=0) == []
     tests["metadata"]["nbgrader"]["locked"] = False
     assert any("locked test cell" in p for p in
@@ -159,3 +165,73 @@ def test_cli_lint_and_strip(good, tmp_path, capsys):
     assert nbtools.main(["strip", str(path)]) == 0
     assert nbtools.main(["lint", str(path)]) == 0
     assert "1/1 notebooks follow" in capsys.readouterr().out
+
+
+# ---- one sitting, Going further, revealable answers, open-ended, leaks (issue 9) ----------------
+
+def _md(text):
+    return {"cell_type": "markdown", "metadata": {}, "source": text}
+
+
+def _heading_index(nb, start):
+    return next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown"
+                and any(ln.startswith(start) for ln in nbtools._src(c).splitlines()))
+
+
+def test_lint_requires_a_study_time_of_one_sitting(good):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    intro = next(c for c in nb["cells"][:3] if "**Study time:**" in nbtools._src(c))
+    text = nbtools._src(intro)
+    intro["source"] = re.sub(r"\*\*Study time:\*\*\s*about\s+\d+", "**Study time:** about 150", text)
+    assert any("more than one sitting" in p for p in nbtools.lint_notebook(write(nb)))
+    intro["source"] = re.sub(r"\*\*Study time:\*\*[^\n]*", "", text)
+    assert any("Study time" in p for p in nbtools.lint_notebook(write(nb)))
+
+
+def test_lint_limits_the_main_path_and_keeps_going_further_last(good):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    long = _md("## Fine print\n\n" + "word " * (nbtools.MAX_MAIN_WORDS + 1))
+    nb["cells"].insert(3, long)
+    assert any("words of prose" in p for p in nbtools.lint_notebook(write(nb)))
+    nb["cells"].remove(long)
+    nb["cells"].append(_md("## Going further: fine print\n\n" + "word " * (nbtools.MAX_MAIN_WORDS + 1)))
+    assert nbtools.lint_notebook(write(nb)) == []        # optional reading does not count
+    nb["cells"].append(_md("## Another section"))
+    assert any("must come last" in p for p in nbtools.lint_notebook(write(nb)))
+    nb["cells"].pop()
+    nb["cells"].insert(_heading_index(nb, "## Check your understanding"), _md("## Going further: too early"))
+    assert any("after 'Check your understanding'" in p for p in nbtools.lint_notebook(write(nb)))
+    nb = copy.deepcopy(good[0])
+    for k in range(nbtools.MAX_MAIN_CELLS):
+        nb["cells"].insert(3, _md(f"cell {k}"))
+    assert any("cells (at most" in p for p in nbtools.lint_notebook(write(nb)))
+
+
+def test_lint_requires_revealable_answers_to_the_questions(good):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    i = _heading_index(nb, "## Check your understanding")
+    for c in nb["cells"][i:]:
+        if c["cell_type"] == "markdown":
+            c["source"] = nbtools.DETAILS_RE.sub("", nbtools._src(c))
+    assert any("revealable answers" in p for p in nbtools.lint_notebook(write(nb)))
+
+
+def test_lint_finds_an_answer_printed_before_the_exercise(good):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    sol = "    total = np.sum(values ** 2)\n    return float(np.sqrt(total / len(values)))\n"
+    meta = lambda **kw: {"nbgrader": {"schema_version": 3, "locked": False, "task": False, **kw}}  # noqa: E731
+    answer = {"cell_type": "code", "execution_count": None, "outputs": [],
+              "source": "def rms(values):\n    ### BEGIN SOLUTION\n" + sol + "    ### END SOLUTION\n",
+              "metadata": meta(grade=False, solution=True, grade_id="ex_rms")}
+    tests = {"cell_type": "code", "execution_count": None, "outputs": [], "metadata": {
+             **meta(grade=True, solution=False, grade_id="ex_rms_tests", points=1, locked=True), "tags": ["open-ended"]},
+             "source": "cu.checks.close('rms', rms(np.ones(3)), 1.0)\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS\n"}
+    at = _heading_index(nb, "## Summary")
+    nb["cells"][at:at] = [answer, tests]
+    assert not any("printed in cell" in p for p in nbtools.lint_notebook(write(nb)))
+    nb["cells"].insert(at, _md("Hint: `total = np.sum(values ** 2)` then `return float(np.sqrt(total / len(values)))`"))
+    assert any("the solution of 'ex_rms' is printed in cell" in p for p in nbtools.lint_notebook(write(nb)))

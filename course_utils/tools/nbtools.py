@@ -138,8 +138,15 @@ def lint_notebook(path: str | Path, setting: dict | None = None, min_exercises: 
         problems.append(f"intro needs 'What you will learn' with 3-6 items (found {n_items})")
     if not re.search(r"Prerequisites", intro):
         problems.append("intro lacks 'Prerequisites'")
-    if not re.search(r"Time to run.*full.*fast|Time to run.*fast.*full", intro, re.I | re.S):
-        problems.append("intro lacks 'Time to run' with full and fast times")
+    if not re.search(r"Time to run", intro):
+        problems.append("intro lacks 'Time to run'")
+    study = re.search(r"\*\*Study time:\*\*\s*about\s+(\d+)\s+minutes", intro)
+    if not study:
+        problems.append("intro lacks '**Study time:** about NN minutes ...' (one sitting: 60-90 minutes)")
+    elif int(study.group(1)) > MAX_STUDY_MINUTES:
+        problems.append(f"study time {study.group(1)} minutes is more than one sitting ({MAX_STUDY_MINUTES}): "
+                        "move fine print to 'Going further' sections")
+    problems += _lint_main_path(cells)
 
     # 3. setup cell, 4. parameters cell
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
@@ -179,9 +186,74 @@ def lint_notebook(path: str | Path, setting: dict | None = None, min_exercises: 
             problems.append(f"cell {i} holds control character {bad.group()!r} in {around!r}: "
                             f"probably a LaTeX backslash lost in a non-raw string (write \\\\ or r'...')")
 
-    # exercises (from 01 on)
-    if m and m.group(1) != "00":
-        problems += _lint_exercises(cells, min_exercises, min_written)
+    # exercises (from 01 on; 00 may have some)
+    has_exercises = any(_nbg(c) for c in cells)
+    if m and (m.group(1) != "00" or has_exercises):
+        problems += _lint_exercises(cells, min_exercises if m.group(1) != "00" else 1,
+                                    min_written if m.group(1) != "00" else 0)
+    return problems
+
+
+MAX_STUDY_MINUTES = 90       # one sitting (CONVENTIONS.md)
+MAX_MAIN_WORDS = 2600        # prose on the main path: "about 2,500 words"
+MAX_MAIN_CELLS = 45          # cells on the main path, exercises included: "about 40 cells"
+GOING_FURTHER_RE = re.compile(r"^##\s+Going further\b", re.M)
+DETAILS_RE = re.compile(r"<details>.*?</details>", re.S)
+
+
+def main_path(cells: list) -> list:
+    """The cells before the first '## Going further' heading (all cells when there is none)."""
+    for i, c in enumerate(cells):
+        if c.get("cell_type") == "markdown" and GOING_FURTHER_RE.search(_src(c)):
+            return cells[:i]
+    return list(cells)
+
+
+def prose_words(cells: list) -> int:
+    """Words of markdown prose in ``cells``, leaving out written-answer model answers and <details> answers."""
+    words = 0
+    for c in cells:
+        if c.get("cell_type") != "markdown" or (_nbg(c).get("solution") and _nbg(c).get("grade")):
+            continue
+        words += len(DETAILS_RE.sub(" ", _src(c)).split())
+    return words
+
+
+def _lint_main_path(cells: list) -> list[str]:
+    """One sitting: main-path size, Going further at the end, revealable answers to the questions."""
+    problems = []
+    main = main_path(cells)
+    words, n = prose_words(main), len(main)
+    if words > MAX_MAIN_WORDS:
+        problems.append(f"main path has {words} words of prose (at most {MAX_MAIN_WORDS}): move fine print to "
+                        "'## Going further' sections at the end")
+    if n > MAX_MAIN_CELLS:
+        problems.append(f"main path has {n} cells (at most {MAX_MAIN_CELLS}): move fine print to "
+                        "'## Going further' sections at the end")
+    headings = [(i, ln) for i, c in enumerate(cells) if c.get("cell_type") == "markdown"
+                for ln in _src(c).splitlines() if re.match(r"^## ", ln)]
+    first_gf = next((i for i, ln in headings if GOING_FURTHER_RE.match(ln)), None)
+    if first_gf is not None:
+        late = [ln for i, ln in headings if i > first_gf and not GOING_FURTHER_RE.match(ln)]
+        if late:
+            problems.append(f"'Going further' sections must come last; found {late[0]!r} after the first one")
+    cyu = next((i for i, ln in headings if ln.lower().startswith("## check your understanding")), None)
+    if cyu is None:
+        problems.append("no '## Check your understanding' section")
+        return problems
+    if first_gf is not None and first_gf < cyu:
+        problems.append("'Going further' sections must come after 'Check your understanding'")
+    end = next((i for i, ln in headings if i > cyu), len(cells))
+    text = "\n".join(_src(c) for c in cells[cyu:end + (1 if end == cyu else 0)] if c.get("cell_type") == "markdown")
+    text = text.split("## Check your understanding", 1)[-1]
+    text = re.split(r"^## ", text, flags=re.M)[0]
+    questions = len(re.findall(r"^\d+\.\s", DETAILS_RE.sub("", text), re.M))
+    answers = len(DETAILS_RE.findall(text))
+    if questions == 0:
+        problems.append("'Check your understanding' has no numbered questions")
+    elif answers < questions:
+        problems.append(f"'Check your understanding' has {questions} questions but {answers} revealable answers "
+                        "(<details><summary>Answer</summary>...</details> after each)")
     return problems
 
 
@@ -221,6 +293,65 @@ def _lint_exercises(cells, min_exercises, min_written) -> list[str]:
     for i in written:
         if not _nbg(cells[i]).get("points", 0) > 0:
             problems.append(f"written answer {_nbg(cells[i]).get('grade_id')!r} needs points > 0")
+    open_ended = [c for c in cells if c.get("cell_type") == "code" and _nbg(c).get("grade")
+                  and "open-ended" in c.get("metadata", {}).get("tags", [])]
+    if answers and not open_ended:
+        problems.append("needs an open-ended exercise: a test cell tagged 'open-ended' that checks on held-out "
+                        "data inside ### BEGIN HIDDEN TESTS")
+    for c in open_ended:
+        if "### BEGIN HIDDEN TESTS" not in _src(c):
+            problems.append(f"open-ended test cell {_nbg(c).get('grade_id')!r} must check on held-out data in "
+                            "its hidden tests")
+    problems += _lint_leaks(cells, answers)
+    return problems
+
+
+LEAK_MIN_CHARS = 12   # shorter solution lines ("return z") say nothing about the answer
+
+
+def _code_lines(src: str) -> set[str]:
+    """The solution's lines without comments and spaces, those of at least LEAK_MIN_CHARS characters."""
+    out = set()
+    for line in src.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        norm = re.sub(r"\s+", "", line)
+        if len(norm) >= LEAK_MIN_CHARS:
+            out.add(norm)
+    return out
+
+
+def _lint_leaks(cells: list, answers: list[int]) -> list[str]:
+    """An answer printed elsewhere: before the answer cell, in any markdown, or in the public part of its test.
+
+    "Printed" means that one place holds at least half of the solution's lines (and at least two of
+    them, or its only line): one shared boilerplate line (``x = np.asarray(x, float)``) is not a leak,
+    the code to copy sitting in the cell above or in a hint is.
+    """
+    problems = []
+    for i in answers:
+        src = _src(cells[i])
+        if "### BEGIN SOLUTION" not in src:
+            continue
+        lines = _code_lines(src.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0])
+        if not lines:
+            continue
+        need = 1 if len(lines) == 1 else max(2, (len(lines) + 1) // 2)
+        gid = _nbg(cells[i]).get("grade_id")
+        test = next((c for c in cells[i + 1:] if c.get("cell_type") == "code"), None)
+        places = [(k, _src(c)) for k, c in enumerate(cells[:i])
+                  if not (_nbg(c).get("solution") and c.get("cell_type") == "code")]
+        places += [(k, _src(c)) for k, c in enumerate(cells) if k > i and c.get("cell_type") == "markdown"
+                   and not _nbg(c).get("solution")]
+        if test is not None:
+            places.append((cells.index(test), _src(test).split("### BEGIN HIDDEN TESTS", 1)[0]))
+        for k, text in places:
+            flat = re.sub(r"\s+", "", text)
+            hit = sorted(ln for ln in lines if ln in flat)
+            if len(hit) >= need:
+                problems.append(f"the solution of {gid!r} is printed in cell {k} ({len(hit)} of its {len(lines)} "
+                                f"lines, e.g. {hit[0][:50]!r}): a hint or an earlier cell must not hold the answer")
+                break
     return problems
 
 
