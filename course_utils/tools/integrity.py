@@ -193,6 +193,16 @@ def _not_allowed(path: str) -> bool:
 
 # --------------------------------------------------------------------------- the notebook's own names
 
+def _code_trees(nb: dict):
+    """``(cell, ast tree)`` for every code cell of ``nb`` that parses."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            try:
+                yield cell, ast.parse(_python(_src(cell)))
+            except SyntaxError:
+                continue
+
+
 def course_names(nb: dict) -> dict[str, str]:
     """Names the instructor's cells bind to the course package or its references: ``{name: dotted path}``.
 
@@ -203,14 +213,8 @@ def course_names(nb: dict) -> dict[str, str]:
     are listed as ``"reference:<name>"``.
     """
     names: dict[str, str] = {}
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
+    for cell, tree in _code_trees(nb):
         g = _nbg(cell)
-        try:
-            tree = ast.parse(_python(_src(cell)))
-        except SyntaxError:
-            continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for a in node.names:
@@ -242,13 +246,7 @@ def course_names(nb: dict) -> dict[str, str]:
 def _module_names(nb: dict) -> set[str]:
     """Names the instructor's cells bind with ``import`` (np, plt, keras ...): their attributes are not the learner's."""
     out = set()
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        try:
-            tree = ast.parse(_python(_src(cell)))
-        except SyntaxError:
-            continue
+    for _, tree in _code_trees(nb):
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 out |= {a.asname or a.name.split(".")[0] for a in node.names}
