@@ -318,6 +318,7 @@ def test_neuron_for_line_passes_through_p_q_and_fires_at_r(p, q, r):
     w, b = N.neuron_for_line(p, q, r)
     assert w.shape == (2,) and isinstance(b, float)
     norm = np.linalg.norm(w)
+    assert norm == pytest.approx(1.0)                   # z is the signed distance from the line
     for pt in (p, q):
         assert abs(N.weighted_sum(pt, w, b)) / norm < 1e-9
     assert N.weighted_sum(r, w, b) > 0

@@ -603,8 +603,10 @@ def xor_network():
 def neuron_for_line(p, q, fire_at):
     """A threshold neuron whose decision line passes through ``p`` and ``q`` and that fires at ``fire_at``.
 
-    ``w`` is the direction ``q - p`` turned by 90 degrees (so it is normal to the line), ``b = -w · p``
-    (so ``z = 0`` at ``p``, and at ``q``), and both change sign if ``fire_at`` lies on the negative side.
+    ``w`` is the direction ``q - p`` turned by 90 degrees (so it is normal to the line) and scaled to
+    length 1, ``b = -w · p`` (so ``z = 0`` at ``p``, and at ``q``), and both change sign if ``fire_at``
+    lies on the negative side. With ``|w| = 1``, ``z = x · w + b`` is the signed distance of ``x`` from
+    the line, positive on ``fire_at``'s side; the answer is then unique.
 
     Parameters
     ----------
@@ -613,7 +615,7 @@ def neuron_for_line(p, q, fire_at):
 
     Returns
     -------
-    w : ndarray, shape (2,), with ``|w| = |q - p|``
+    w : ndarray, shape (2,), a unit vector
     b : float
     """
     p = as_float_array(p, "p", shape=(2,))
@@ -624,10 +626,10 @@ def neuron_for_line(p, q, fire_at):
     if not np.isfinite(length) or length == 0.0:
         raise ValueError(f"p and q must be two different finite points, got p = {p}, q = {q}. "
                          "Hint: a line needs two distinct points.")
-    w = np.array([-d[1], d[0]]) + 0.0          # + 0.0: no negative zeros in printouts
+    w = np.array([-d[1], d[0]]) / length + 0.0     # + 0.0: no negative zeros in printouts
     b = -float(w @ p) + 0.0
     side = float(w @ r + b)
-    if abs(side) <= 1e-12 * length * max(1.0, float(np.abs(r - p).max())):
+    if abs(side) <= 1e-12 * max(1.0, float(np.abs(r - p).max())):
         raise ValueError(f"fire_at = {r} lies on the line through p and q, so it picks no side. "
                          "Hint: give a point strictly on the side that must fire.")
     return (w, b) if side > 0 else (0.0 - w, 0.0 - b)
