@@ -11,7 +11,8 @@ Three layers (CONVENTIONS.md, "Widgets"):
 
 - pure functions: :func:`load_problem`, :func:`count_errors`, :func:`output_grid`,
   :func:`epoch_step`, :func:`fit_in_range` (NumPy only)
-- :func:`render` ``(state) -> Figure``
+- :func:`render` ``(state) -> Figure``, drawn by :class:`NeuronPicture`, which the widget keeps
+  and updates in place (only the shading and what lies over it are redrawn on a slider move)
 - :class:`NeuronExplorer`, the ipywidgets front end
 
 Real datasets are standardised per feature (mean 0, standard deviation 1) so the same
@@ -32,7 +33,7 @@ from ..scratch import neurons as N
 from .base import Explorer
 
 __all__ = ["PROBLEMS", "Problem", "NeuronState", "load_problem", "count_errors", "output_grid",
-           "epoch_step", "fit_in_range", "render", "NeuronExplorer", "WEIGHT_RANGE"]
+           "epoch_step", "fit_in_range", "render", "NeuronPicture", "NeuronExplorer", "WEIGHT_RANGE"]
 
 WEIGHT_RANGE = 6.0  # sliders go from -WEIGHT_RANGE to +WEIGHT_RANGE
 DEFAULT_W = (-1.0, 1.0)
@@ -188,86 +189,151 @@ def _limits(X, pad=0.6):
     return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
 
 
+FIGSIZE = (9.6, 4.6)
+
+
+class NeuronPicture:
+    """The explorer's figure, built once per problem and updated in place (layer 2).
+
+    ``NeuronPicture(fig).update(state)`` draws ``state`` into ``fig`` and returns the key of
+    the parts that only change with the problem and the training history (axes, limits,
+    labels, legend, the history panel); :attr:`live` lists what a change of weights or output
+    redraws (the shading and everything over it, the titles). :func:`render` is this on a
+    fresh pyplot figure; the widget keeps one in a :class:`~course_utils.widgets.base.Frame`.
+    """
+
+    def __init__(self, fig):
+        self.fig = fig
+        fig.set_size_inches(*FIGSIZE)
+        self._layout = None
+        self.live = []
+
+    def update(self, state: NeuronState):
+        p = state.problem
+        layout = (p.name, p.fx, p.fy)
+        if layout != self._layout:
+            self.fig.clear()
+            self._build(state)
+            self._layout = layout
+            self._history = None
+        if tuple(state.errors_history) != self._history:
+            self._history = tuple(state.errors_history)
+            self._draw_history(state)
+        self._update(state)
+        # the history panel is redrawn alone when a perceptron epoch adds a point
+        self.panels = {self.axh: (layout, self._history)}
+        return layout
+
+    def _build(self, state: NeuronState):
+        from matplotlib.colors import LinearSegmentedColormap
+        from matplotlib.lines import Line2D
+
+        fig, p = self.fig, state.problem
+        X, y = p.X, p.y
+        ax, axh = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.45, 1]})
+        self.ax, self.axh = ax, axh
+        self.xlim, self.ylim = _limits(X, pad=0.6 if p.standardized else 0.4)
+        xlim, ylim = self.xlim, self.ylim
+        cmap = LinearSegmentedColormap.from_list("neuron", ["#c6dbef", "#fdd0a2"])
+        self.image = ax.imshow(np.zeros((2, 2)), origin="lower", extent=(*xlim, *ylim), cmap=cmap,
+                               vmin=0, vmax=1, interpolation="nearest", aspect="auto")
+        self.points = []
+        for k in (0, 1):
+            m = y == k
+            self.points.append(ax.scatter(X[m, 0], X[m, 1], s=22 if len(y) > 20 else 70, c=CLASS_COLORS[k],
+                                          edgecolors="k", linewidths=0.4,
+                                          label=f"{p.class_names[k]} (y={k})", zorder=3))
+        self.rings = ax.scatter(X[:0, 0], X[:0, 1], s=110 if len(y) > 20 else 260, facecolors="none",
+                                edgecolors="red", linewidths=1.6, zorder=4)
+        self.message = ax.text(0.5, 0.5, "w = 0 or the line is outside the view:\nevery point gets the "
+                               "same output", transform=ax.transAxes, ha="center", va="center",
+                               fontsize=9, bbox=dict(fc="white", alpha=0.85))
+        (self.line,) = ax.plot([], [], "k-", lw=2, zorder=5)
+        # w drawn from the point of the line closest to the middle of the view: it is normal to the line
+        self.arrow = ax.annotate("", xy=(0, 0), xytext=(0, 0), zorder=6,
+                                 arrowprops=dict(arrowstyle="-|>", color="k", lw=1.8))
+        self.w_label = ax.text(0, 0, "w", fontsize=11, fontweight="bold", ha="center", va="center",
+                               zorder=6)
+        ax.set_xlim(xlim)
+        ax.set_ylim(ylim)
+        ax.set_aspect("equal")  # so that w looks perpendicular to the line
+        if p.standardized:
+            ax.set_xlabel(f"$x_1$ = {p.fx} (standardised)", fontsize=10)
+            ax.set_ylabel(f"$x_2$ = {p.fy} (standardised)", fontsize=10)
+        else:
+            ax.set_xlabel("$x_1$")
+            ax.set_ylabel("$x_2$")
+        ax.set_title(" \n ", fontsize=10.5)
+        handles = list(self.points)
+        handles += [Line2D([], [], color="k", lw=2, label="z = 0 (decision line)"),
+                    Line2D([], [], marker="o", ls="", mfc="none", mec="red", ms=9, label="misclassified"),
+                    Line2D([], [], marker="s", ls="", mfc="#fdd0a2", mec="none", ms=9,
+                           label="output 1 (step) / σ(z) → 1"),
+                    Line2D([], [], marker="s", ls="", mfc="#c6dbef", mec="none", ms=9,
+                           label="output 0 (step) / σ(z) → 0")]
+        # below the panels, so it never hides a point
+        fig.legend(handles=handles, fontsize=9, loc="lower center", ncol=3, frameon=False)
+
+        # fixed margins: tight_layout would measure every text each time and double the drawing time
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.22, top=0.88, wspace=0.32)
+
+    def _draw_history(self, state: NeuronState):
+        from matplotlib.ticker import MaxNLocator
+        axh, hist = self.axh, state.errors_history
+        axh.cla()
+        if hist:
+            epochs = np.arange(1, len(hist) + 1)
+            axh.plot(epochs, hist, "o-", ms=4, color="C3")
+            axh.set_xlim(0.5, max(len(hist), 5) + 0.5)
+            axh.set_ylim(-0.5, max(max(hist), 1) * 1.15 + 0.5)
+            axh.axhline(0, color="k", lw=0.6)
+        else:
+            axh.text(0.5, 0.5, "click 'perceptron epoch'\nto train from the current weights",
+                     ha="center", va="center", transform=axh.transAxes, fontsize=9)
+            axh.set_xlim(0.5, 5.5)
+            axh.set_ylim(-0.5, len(state.problem.y) * 0.5 + 0.5)
+        axh.set_xlabel("perceptron epoch")
+        axh.set_ylabel("misclassified points after the epoch")
+        axh.set_title(" ", fontsize=10.5)
+        axh.grid(alpha=0.3)
+        axh.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axh.yaxis.set_major_locator(MaxNLocator(integer=True))
+        # in drawing order: the shading, then everything drawn over it; the titles
+        ax = self.ax
+        self.live = [self.image, *ax.spines.values(), *self.points, self.rings, self.message, self.line,
+                     self.arrow, self.w_label, ax.title, axh.title]
+
+    def _update(self, state: NeuronState):
+        p = state.problem
+        X, y, w, b = p.X, p.y, np.asarray(state.w, dtype=float), float(state.b)
+        xlim, ylim = self.xlim, self.ylim
+        n_err, wrong = count_errors(X, y, w, b)
+        _, _, out = output_grid(w, b, state.activation, xlim, ylim)
+        self.image.set_data(out)
+        self.rings.set_offsets(X[wrong] if n_err else np.zeros((0, 2)))
+        seg = N.line_segment(w, b, xlim, ylim)
+        self.message.set_visible(seg is None)
+        for a in (self.line, self.arrow, self.w_label):
+            a.set_visible(seg is not None)
+        if seg is not None:
+            self.line.set_data(*seg)
+            mid = np.array([np.mean(xlim), np.mean(ylim)])
+            foot = mid - (w @ mid + b) / (w @ w) * w
+            span = 0.18 * min(xlim[1] - xlim[0], ylim[1] - ylim[0])
+            arrow = w / np.linalg.norm(w) * span
+            self.arrow.xy = tuple(foot + arrow)
+            self.arrow.set_position(tuple(foot))
+            self.w_label.set_position(tuple(foot + 1.15 * arrow))
+        self.ax.set_title(f"{p.name}\nz = {_formula(w, b)}   errors: {n_err} / {len(y)}",
+                          fontsize=10.5, color="red" if n_err else "darkgreen")
+        self.axh.set_title(f"activation: {state.activation},  lr = {state.lr:g}", fontsize=10.5)
+
+
 def render(state: NeuronState):
     """Draw the state: shaded output, decision line, w arrow, errors; and the error history."""
     import matplotlib.pyplot as plt
-    from matplotlib.colors import LinearSegmentedColormap
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import MaxNLocator
-
-    p = state.problem
-    X, y, w, b = p.X, p.y, np.asarray(state.w, dtype=float), float(state.b)
-    xlim, ylim = _limits(X, pad=0.6 if p.standardized else 0.4)
-    n_err, wrong = count_errors(X, y, w, b)
-
-    fig, (ax, axh) = plt.subplots(1, 2, figsize=(9.6, 4.6), gridspec_kw={"width_ratios": [1.45, 1]})
-    cmap = LinearSegmentedColormap.from_list("neuron", ["#c6dbef", "#fdd0a2"])
-    xx, yy, out = output_grid(w, b, state.activation, xlim, ylim)
-    ax.imshow(out, origin="lower", extent=(*xlim, *ylim), cmap=cmap, vmin=0, vmax=1,
-              interpolation="nearest", aspect="auto")
-    for k in (0, 1):
-        m = y == k
-        ax.scatter(X[m, 0], X[m, 1], s=22 if len(y) > 20 else 70, c=CLASS_COLORS[k], edgecolors="k", linewidths=0.4,
-                   label=f"{p.class_names[k]} (y={k})", zorder=3)
-    if n_err:
-        ax.scatter(X[wrong, 0], X[wrong, 1], s=110 if len(y) > 20 else 260, facecolors="none", edgecolors="red",
-                   linewidths=1.6, zorder=4)
-    seg = N.line_segment(w, b, xlim, ylim)
-    if seg is not None:
-        ax.plot(*seg, "k-", lw=2, zorder=5)
-        # w drawn from the point of the line closest to the middle of the view: it is normal to the line
-        mid = np.array([np.mean(xlim), np.mean(ylim)])
-        foot = mid - (w @ mid + b) / (w @ w) * w
-        span = 0.18 * min(xlim[1] - xlim[0], ylim[1] - ylim[0])
-        arrow = w / np.linalg.norm(w) * span
-        ax.annotate("", xy=foot + arrow, xytext=foot, zorder=6,
-                    arrowprops=dict(arrowstyle="-|>", color="k", lw=1.8))
-        ax.text(*(foot + 1.15 * arrow), "w", fontsize=11, fontweight="bold", ha="center", va="center", zorder=6)
-    else:
-        ax.text(0.5, 0.5, "w = 0 or the line is outside the view:\nevery point gets the same output",
-                transform=ax.transAxes, ha="center", va="center", fontsize=9,
-                bbox=dict(fc="white", alpha=0.85))
-    ax.set_xlim(xlim)
-    ax.set_ylim(ylim)
-    ax.set_aspect("equal")  # so that w looks perpendicular to the line
-    if p.standardized:
-        ax.set_xlabel(f"$x_1$ = {p.fx} (standardised)", fontsize=10)
-        ax.set_ylabel(f"$x_2$ = {p.fy} (standardised)", fontsize=10)
-    else:
-        ax.set_xlabel("$x_1$")
-        ax.set_ylabel("$x_2$")
-    ax.set_title(f"{p.name}\nz = {_formula(w, b)}   errors: {n_err} / {len(y)}",
-                 fontsize=10.5, color="red" if n_err else "darkgreen")
-    handles, _ = ax.get_legend_handles_labels()
-    handles += [Line2D([], [], color="k", lw=2, label="z = 0 (decision line)"),
-                Line2D([], [], marker="o", ls="", mfc="none", mec="red", ms=9, label="misclassified"),
-                Line2D([], [], marker="s", ls="", mfc="#fdd0a2", mec="none", ms=9,
-                       label="output 1 (step) / σ(z) → 1"),
-                Line2D([], [], marker="s", ls="", mfc="#c6dbef", mec="none", ms=9,
-                       label="output 0 (step) / σ(z) → 0")]
-    # below the panels, so it never hides a point
-    fig.legend(handles=handles, fontsize=9, loc="lower center", ncol=3, frameon=False)
-
-    hist = state.errors_history
-    if hist:
-        epochs = np.arange(1, len(hist) + 1)
-        axh.plot(epochs, hist, "o-", ms=4, color="C3")
-        axh.set_xlim(0.5, max(len(hist), 5) + 0.5)
-        axh.set_ylim(-0.5, max(max(hist), 1) * 1.15 + 0.5)
-        axh.axhline(0, color="k", lw=0.6)
-    else:
-        axh.text(0.5, 0.5, "click 'perceptron epoch'\nto train from the current weights",
-                 ha="center", va="center", transform=axh.transAxes, fontsize=9)
-        axh.set_xlim(0.5, 5.5)
-        axh.set_ylim(-0.5, len(y) * 0.5 + 0.5)
-    axh.set_xlabel("perceptron epoch")
-    axh.set_ylabel("misclassified points after the epoch")
-    axh.set_title(f"activation: {state.activation},  lr = {state.lr:g}", fontsize=10.5)
-    axh.grid(alpha=0.3)
-    axh.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axh.yaxis.set_major_locator(MaxNLocator(integer=True))
-    # fixed margins: tight_layout would measure every text each time and double the drawing time
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.22, top=0.88, wspace=0.32)
+    fig = plt.figure(figsize=FIGSIZE)
+    NeuronPicture(fig).update(state)
     return fig
 
 
@@ -329,6 +395,9 @@ class NeuronExplorer(Explorer):
 
     def render(self):
         return render(self.state)
+
+    def render_png(self):
+        return self.frame_png(NeuronPicture, self.state)
 
     # -- callbacks: one method each ----------------------------------------------------
     def _on_dataset(self, change):
