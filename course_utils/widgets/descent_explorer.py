@@ -6,8 +6,9 @@ Three layers (CONVENTIONS.md, "Widgets"):
    over ``theta = (w, b)`` is drawn as contours) and :func:`simulate` (the three runs with the
    same start, learning rate and budget of examples seen, using
    :func:`course_utils.scratch.minibatch_sgd`);
-2. :func:`render` ``(state, runs, surface) -> Figure``: three contour panels with the paths, and
-   the loss against epochs;
+2. :func:`render` ``(state, runs) -> Figure``: three contour panels with the paths, and
+   the loss against epochs (its axes span the whole budget, so they stay put while the epochs
+   are revealed); drawn by :class:`DescentPicture`, which the widget keeps and updates in place;
 3. :class:`DescentExplorer`, a thin widget: every callback calls one method.
 
 Surfaces
@@ -28,8 +29,8 @@ import numpy as np
 from .. import scratch
 from .base import Explorer
 
-__all__ = ["SURFACES", "Surface", "make_surface", "State", "simulate", "render", "DescentExplorer",
-           "RUN_NAMES"]
+__all__ = ["SURFACES", "Surface", "make_surface", "State", "simulate", "render", "DescentPicture",
+           "DescentExplorer", "RUN_NAMES"]
 
 SURFACES = ("diabetes", "synthetic", "sine")
 RUN_NAMES = ("batch", "mini-batch", "stochastic")
@@ -219,70 +220,151 @@ def shown_steps(run, epochs_shown: float) -> int:
 
 # --------------------------------------------------------------------------- layer 2: render
 
+FIGSIZE = (15, 4.4)
+
+
+class DescentPicture:
+    """The explorer's figure, built once per surface and updated in place (layer 2).
+
+    ``DescentPicture(fig).update(state, runs)`` draws the runs and returns the key of what
+    only changes with the surface (the three contour panels); the loss panel is a panel of
+    its own (:attr:`panels`), redrawn when a setting changes the runs; a step of the
+    "epochs shown" control only moves the :attr:`live` parts: paths, markers, titles and the
+    loss curves, in axes that stay fixed over the whole budget.
+    """
+
+    def __init__(self, fig):
+        self.fig = fig
+        fig.set_size_inches(*FIGSIZE)
+        self._surface = self._settings = None
+        self.live, self.panels, self.sprites = [], {}, []
+
+    def update(self, state: State, runs: dict):
+        state.validate()
+        if state.surface != self._surface:
+            self.fig.clear()
+            self._build(state)
+            self._surface, self._settings = state.surface, None
+        settings = (state.lr, state.batch_size, state.epochs, state.seed, state.schedule, state.decay)
+        if settings != self._settings:
+            self._build_loss(state, runs)
+            self._settings = settings
+        self._update(state, runs)
+        self.panels = {self.axes[3]: (state.surface, settings)}
+        self.sprites = self.path_sprites + self.loss_sprites
+        return state.surface
+
+    def _build(self, state: State):
+        from matplotlib.colors import LogNorm
+
+        fig, s = self.fig, make_surface(state.surface)
+        self.axes = fig.subplots(1, 4, gridspec_kw={"width_ratios": [1, 1, 1, 1.25]})
+        # fixed margins instead of tight_layout (which costs more than all the drawing)
+        fig.subplots_adjust(left=0.04, right=0.99, bottom=0.13, top=0.80, wspace=0.28)
+        W, B, Z = _background(state.surface)
+        levels = np.geomspace(Z.min(), Z.max(), 14)
+        norm = LogNorm(Z.min(), Z.max())
+        self.paths, self.dots, self.now = {}, {}, {}
+        self.live_paths, self.path_sprites = [], []
+        for ax, name in zip(self.axes[:3], RUN_NAMES):
+            ax.imshow(Z, extent=(*s.wlim, *s.blim), origin="lower", aspect="auto", cmap="viridis_r",
+                      norm=norm, alpha=0.55, interpolation="bilinear")
+            ax.contour(W, B, Z, levels=levels, colors="k", linewidths=0.3, alpha=0.5)
+            (self.paths[name],) = ax.plot([], [], "-", color=_COLORS[name], alpha=0.9,
+                                          lw=0.8 if name == "stochastic" else 1.3)
+            (self.dots[name],) = ax.plot([], [], "o", color=_COLORS[name], ms=2.5)
+            start = ax.plot(*s.start, "ko", ms=6, label="start")[0]
+            minima = ax.plot(s.minima[:, 0], s.minima[:, 1], "r*", ms=13, mec="w", ls="none",
+                             label="global minimum")[0]
+            (self.now[name],) = ax.plot([], [], "s", color=_COLORS[name], mec="k", ms=6, label="now")
+            ax.set_xlim(s.wlim)
+            ax.set_ylim(s.blim)
+            ax.set_xlabel("w")
+            ax.set_ylabel("b")
+            ax.set_title(" \n ", fontsize=10.5)
+            # the path moves; the markers, spines, title (and legend) are drawn over it
+            self.live_paths.append([self.paths[name], self.dots[name], start, minima, self.now[name],
+                                    *ax.spines.values(), ax.title])
+            self.path_sprites += [start, minima]  # they never move: blended in from a kept layer
+        self.legend = self.axes[0].legend(loc="lower left", fontsize=8.5, framealpha=0.8)
+        self.live_paths[0].append(self.legend)
+        self.path_sprites.append(self.legend)
+        self.suptitle = fig.suptitle(s.title, fontsize=12.5)
+
+    def _build_loss(self, state: State, runs: dict):
+        """The loss panel of one set of runs: y range over the whole budget, so it stays put
+        while the epochs are revealed."""
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+        s, ax = make_surface(state.surface), self.axes[3]
+        ax.cla()
+        self.curves, self.excess = {}, {}
+        for name in RUN_NAMES:
+            run = runs[name]
+            self.excess[name] = np.clip(run.loss - s.loss_star, 1e-8, None)
+            (self.curves[name],) = ax.plot(run.epochs, self.excess[name], "-", color=_COLORS[name],
+                                           drawstyle="steps-post" if name == "batch" else "default",
+                                           label=f"{name} (B={run.batch_size})")
+        ax.set_yscale("log")
+        # plain-text tick labels: mathtext (10^{-3}) layout costs more than the whole plot
+        ax.yaxis.set_major_locator(LogLocator(base=10, numticks=8))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, min(hi, 1e6))   # a diverging run leaves through the top instead of squashing the rest
+        ax.set_xlim(0, state.epochs)
+        ax.set_xlabel("epochs = examples seen / N (same budget for all)")
+        ax.set_ylabel("loss − global minimum loss")
+        ax.grid(alpha=0.3)
+        legend = ax.legend(fontsize=9)
+        _pin_best_location(legend, self.fig)  # where "best" puts it for the whole budget: it stays
+        sched = "constant lr" if state.schedule == "constant" else f"lr = {state.lr:g}/(1 + {state.decay:g}·epoch)"
+        ax.set_title(f"lr {state.lr:g}, {sched}, seed {state.seed}", fontsize=10.5)
+        self.live_loss = [*self.curves.values(), *ax.spines.values(), legend]
+        self.loss_sprites = [legend]
+
+    def _update(self, state: State, runs: dict):
+        s = make_surface(state.surface)
+        for ax, name in zip(self.axes[:3], RUN_NAMES):
+            run = runs[name]
+            k = shown_steps(run, state.shown)
+            p = run.path[:k + 1]
+            self.paths[name].set_data(p[:, 0], p[:, 1])
+            self.dots[name].set_data(p[:, 0], p[:, 1])
+            self.dots[name].set_visible(len(p) <= 60)
+            last = p[-1] if np.all(np.isfinite(p[-1])) else np.full(2, np.nan)
+            self.now[name].set_data([last[0]], [last[1]])
+            per_epoch = scratch.iterations_per_epoch(s.n, run.batch_size)
+            note = " · DIVERGED: lower the lr" if run.diverged and k >= run.steps else ""
+            ax.set_title(f"{name} (B={run.batch_size})\n{k} of {per_epoch * state.epochs} steps{note}",
+                         fontsize=10.5, color="red" if note else "black")
+        for name in RUN_NAMES:
+            run = runs[name]
+            m = run.epochs <= state.shown + 1e-9
+            self.curves[name].set_data(run.epochs[m], self.excess[name][m])
+        from .base import in_draw_order
+        self.live = [a for ax, group in zip(self.axes, self.live_paths) for a in in_draw_order(ax, group)]
+        self.live += in_draw_order(self.axes[3], self.live_loss)
+
+
+def _pin_best_location(legend, fig):
+    """Fix a ``loc="best"`` legend where it goes for the data drawn now (the whole budget),
+    so that it does not jump while the epochs are revealed."""
+    get_renderer = getattr(fig.canvas, "get_renderer", None)
+    if get_renderer is None:  # a canvas that cannot measure: the usual place for these curves
+        legend.set_loc("upper right")
+        return
+    box = legend.get_window_extent(get_renderer()).transformed(legend.axes.transAxes.inverted())
+    legend.set_loc((box.x0, box.y0))
+
+
 def render(state: State, runs: dict | None = None):
     """Figure: three contour panels (batch, mini-batch, SGD paths) and the loss vs epochs."""
     import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
-
     state.validate()
-    s = make_surface(state.surface)
     runs = simulate(state) if runs is None else runs
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    fig, axes = plt.subplots(1, 4, figsize=(15, 4.4), gridspec_kw={"width_ratios": [1, 1, 1, 1.25]})
-    # fixed margins instead of tight_layout (which costs more than all the drawing)
-    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.13, top=0.80, wspace=0.28)
-    W, B, Z = _background(state.surface)
-    levels = np.geomspace(Z.min(), Z.max(), 14)
-    norm = LogNorm(Z.min(), Z.max())
-    for ax, name in zip(axes[:3], RUN_NAMES):
-        run = runs[name]
-        ax.imshow(Z, extent=(*s.wlim, *s.blim), origin="lower", aspect="auto", cmap="viridis_r",
-                  norm=norm, alpha=0.55, interpolation="bilinear")
-        ax.contour(W, B, Z, levels=levels, colors="k", linewidths=0.3, alpha=0.5)
-        k = shown_steps(run, state.shown)
-        p = run.path[:k + 1]
-        ax.plot(p[:, 0], p[:, 1], "-", color=_COLORS[name], lw=0.8 if run.batch_size == 1 else 1.3,
-                alpha=0.9)
-        if len(p) <= 60:
-            ax.plot(p[:, 0], p[:, 1], "o", color=_COLORS[name], ms=2.5)
-        ax.plot(*s.start, "ko", ms=6, label="start")
-        ax.plot(s.minima[:, 0], s.minima[:, 1], "r*", ms=13, mec="w", ls="none",
-                label="global minimum")
-        if np.all(np.isfinite(p[-1])):
-            ax.plot(*p[-1], "s", color=_COLORS[name], mec="k", ms=6, label="now")
-        ax.set_xlim(s.wlim)
-        ax.set_ylim(s.blim)
-        ax.set_xlabel("w")
-        ax.set_ylabel("b")
-        per_epoch = scratch.iterations_per_epoch(s.n, run.batch_size)
-        note = " · DIVERGED: lower the lr" if run.diverged and k >= run.steps else ""
-        ax.set_title(f"{name} (B={run.batch_size})\n{k} of {per_epoch * state.epochs} steps{note}",
-                     fontsize=10.5, color="red" if note else "black")
-    axes[0].legend(loc="lower left", fontsize=8.5, framealpha=0.8)
-    ax = axes[3]
-    for name in RUN_NAMES:
-        run = runs[name]
-        m = run.epochs <= state.shown + 1e-9
-        excess = np.clip(run.loss[m] - s.loss_star, 1e-8, None)
-        ax.plot(run.epochs[m], excess, "-", color=_COLORS[name],
-                drawstyle="steps-post" if name == "batch" else "default",
-                label=f"{name} (B={run.batch_size})")
-    ax.set_yscale("log")
-    # plain-text tick labels: mathtext (10^{-3}) layout costs more than the whole plot
-    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=8))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    lo, hi = ax.get_ylim()
-    ax.set_ylim(lo, min(hi, 1e6))   # a diverging run leaves through the top instead of squashing the rest
-    ax.set_xlim(0, state.epochs)
-    ax.set_xlabel("epochs = examples seen / N (same budget for all)")
-    ax.set_ylabel("loss − global minimum loss")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
-    sched = "constant lr" if state.schedule == "constant" else f"lr = {state.lr:g}/(1 + {state.decay:g}·epoch)"
-    ax.set_title(f"lr {state.lr:g}, {sched}, seed {state.seed}", fontsize=10.5)
-    fig.suptitle(s.title, fontsize=12.5)
+    fig = plt.figure(figsize=FIGSIZE)
+    DescentPicture(fig).update(state, runs)
     return fig
 
 
@@ -426,3 +508,6 @@ class DescentExplorer(Explorer):
 
     def render(self):
         return render(self.state, self.runs)
+
+    def render_png(self):
+        return self.frame_png(DescentPicture, self.state, self.runs)
