@@ -9,7 +9,9 @@ Three layers:
 
 - pure: :data:`SURFACES` (value, gradient, view), :func:`make_keras_optimizer`,
   :func:`make_scratch_optimizer`, :class:`Race` (Keras, no ipywidgets);
-- :func:`render` ``(race) -> Figure``: paths on contours, and ``f - f_min`` per step;
+- :func:`render` ``(race) -> Figure``: paths on contours, and ``f - f_min`` per step, drawn by
+  :class:`RacePicture`, which the widget keeps and updates in place (a step redraws the paths
+  and the loss-gap panel, not the contours);
 - :class:`OptimizerRace`, the thin widget (``Explorer``) whose callbacks call one method each.
 
 Example
@@ -32,7 +34,7 @@ import numpy as np
 from .base import Explorer
 
 __all__ = ["Surface", "SURFACES", "RACERS", "COLORS", "make_keras_optimizer",
-           "make_scratch_optimizer", "Race", "render", "OptimizerRace"]
+           "make_scratch_optimizer", "Race", "render", "RacePicture", "OptimizerRace"]
 
 RACERS = ("SGD", "Momentum", "RMSprop", "Adam")
 COLORS = {"SGD": "#1f77b4", "Momentum": "#ff7f0e", "RMSprop": "#2ca02c", "Adam": "#d62728"}
@@ -302,52 +304,113 @@ class Race:
 
 # --------------------------------------------------------------------------- render
 
+FIGSIZE = (11, 4.4)
+
+
+class RacePicture:
+    """The race's figure, built once per surface and updated in place (layer 2).
+
+    ``RacePicture(fig).update(race)`` draws the race and returns the key of what only
+    changes with the surface (contours, minima, labels). :attr:`live` lists what a step
+    moves: the paths and their end points over the contours (with the legend and markers
+    drawn over them), and the whole loss-gap panel, whose axes follow the race.
+    """
+
+    def __init__(self, fig, show: tuple = RACERS):
+        self.fig = fig
+        fig.set_size_inches(*FIGSIZE)
+        self.show = tuple(show)
+        self._surface = None
+        self.live, self.sprites = [], []
+
+    def update(self, race: Race):
+        # the legend says which racers diverged: a new legend is a new background
+        if race.surface.key != self._surface:
+            self.fig.clear()
+            self._build(race)
+            self._surface = race.surface.key
+        self._update(race)
+        # the legend says which racers diverged: a new legend is a new background
+        return race.surface.key, tuple(race.diverged[n] for n in self.show)
+
+    def _build(self, race: Race):
+        from matplotlib.colors import LogNorm
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+        from .base import in_draw_order
+
+        s = race.surface
+        xx, yy, zz = _grid(s.key)
+        ax, bx = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
+        self.ax, self.bx = ax, bx
+        shifted = zz + 1e-3  # f - f_min >= 0; the shift keeps the log scale finite at the minimum
+        ax.imshow(shifted, extent=(*s.xlim, *s.ylim), origin="lower", aspect="auto", cmap="Greys_r",
+                  norm=LogNorm(vmin=shifted.min(), vmax=shifted.max()), alpha=0.6, interpolation="bilinear")
+        levels = np.logspace(math.log10(shifted.min()), math.log10(shifted.max()), 16)[1:-1]
+        ax.contour(xx, yy, shifted, levels=levels, colors="k", linewidths=0.4, alpha=0.45)
+        over = []  # drawn over the paths: redrawn with them
+        for m in s.minima:
+            over += ax.plot(*m, marker="*", ms=15, color="gold", mec="k", zorder=5)
+        self.sprites = over + []  # they never move: blended in from a kept layer
+        self.start = ax.plot(*race.start, "ko", ms=6, zorder=6)[0]
+        over.append(self.start)
+        self.paths, self.ends, self.gaps = {}, {}, {}
+        for name in self.show:
+            c = COLORS[name]
+            (self.paths[name],) = ax.plot([], [], "-", color=c, lw=1.6, label=name)
+            (self.ends[name],) = ax.plot([], [], "o", color=c, mec="k", ms=7, zorder=7)
+            (self.gaps[name],) = bx.semilogy([], [], "-", color=c, lw=1.6, label=name)
+        ax.set_xlim(s.xlim)
+        ax.set_ylim(s.ylim)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        ax.set_title(f"{s.title}\n{s.formula}", fontsize=11)
+        self.legend = ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
+        self.sprites.append(self.legend)
+        bx.set_xlabel("step")
+        bx.set_ylabel("f(w) − f_min  (log scale)")
+        # where matplotlib puts them for these tick labels, fixed: measuring the tick labels
+        # to place the axis labels would cost a fifth of each frame
+        bx.xaxis.set_label_coords(0.5, -0.09)
+        bx.yaxis.set_label_coords(-0.128, 0.5)
+        # few ticks, plain labels: mathtext tick labels would dominate the render time
+        bx.yaxis.set_major_locator(LogLocator(base=10, numticks=7))
+        bx.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{math.log10(v):+.0f}" if v > 0 else ""))
+        bx.yaxis.set_minor_locator(NullLocator())
+        bx.grid(alpha=0.3)  # colours as in the legend on the left (a second legend would hide curves)
+        # fixed margins: tight_layout would cost half of the render time on every click
+        self.fig.subplots_adjust(left=0.065, right=0.985, bottom=0.12, top=0.86, wspace=0.28)
+        self.live = in_draw_order(ax, [*self.paths.values(), *ax.spines.values(), *over, self.legend,
+                                       *self.ends.values()]) + [bx]
+
+    def _update(self, race: Race):
+        s, bx = race.surface, self.bx
+        paths, losses = race.paths, race.losses
+        steps = np.arange(race.steps + 1)
+        self.start.set_data([race.start[0]], [race.start[1]])
+        for name in self.show:
+            p = paths[name]
+            label = name + (" (diverged)" if race.diverged[name] else "")
+            self.paths[name].set_data(p[:, 0], p[:, 1])
+            self.paths[name].set_label(label)
+            self.ends[name].set_data([p[-1, 0]], [p[-1, 1]])
+            self.gaps[name].set_data(steps, np.maximum(losses[name] - s.f_min, 1e-16))
+            self.gaps[name].set_label(label)
+        for text, name in zip(self.legend.get_texts(), self.show):
+            text.set_text(self.paths[name].get_label())
+        bx.set_autoscale_on(True)  # as a fresh figure: limits from the data (set_xlim below turns x off)
+        bx.relim()
+        bx.autoscale_view()
+        if race.steps == 0:
+            bx.set_xlim(0, 1)
+        bx.set_title(f"loss gap after {race.steps} steps\nlr SGD/Momentum {race.lr_sgd:.2g} "
+                     f"(momentum {race.momentum:.2f}), lr RMSprop/Adam {race.lr_adaptive:.2g}", fontsize=9)
+
+
 def render(race: Race, show: tuple = RACERS):
     """Figure of the race: paths on the contours (left), ``f - f_min`` per step (right, log)."""
     import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
-
-    s = race.surface
-    xx, yy, zz = _grid(s.key)
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.15, 1]})
-    shifted = zz + 1e-3  # f - f_min >= 0; the shift keeps the log scale finite at the minimum
-    ax.imshow(shifted, extent=(*s.xlim, *s.ylim), origin="lower", aspect="auto", cmap="Greys_r",
-              norm=LogNorm(vmin=shifted.min(), vmax=shifted.max()), alpha=0.6, interpolation="bilinear")
-    levels = np.logspace(math.log10(shifted.min()), math.log10(shifted.max()), 16)[1:-1]
-    ax.contour(xx, yy, shifted, levels=levels, colors="k", linewidths=0.4, alpha=0.45)
-    for m in s.minima:
-        ax.plot(*m, marker="*", ms=15, color="gold", mec="k", zorder=5)
-    ax.plot(*race.start, "ko", ms=6, zorder=6)
-    paths, losses = race.paths, race.losses
-    steps = np.arange(race.steps + 1)
-    for name in show:
-        p = paths[name]
-        c = COLORS[name]
-        label = name + (" (diverged)" if race.diverged[name] else "")
-        ax.plot(p[:, 0], p[:, 1], "-", color=c, lw=1.6, label=label)
-        ax.plot(p[-1, 0], p[-1, 1], "o", color=c, mec="k", ms=7, zorder=7)
-        gap = np.maximum(losses[name] - s.f_min, 1e-16)
-        bx.semilogy(steps, gap, "-", color=c, lw=1.6, label=label)
-    ax.set_xlim(s.xlim)
-    ax.set_ylim(s.ylim)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_title(f"{s.title}\n{s.formula}", fontsize=11)
-    ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
-    bx.set_xlabel("step")
-    bx.set_ylabel("f(w) − f_min  (log scale)")
-    bx.set_title(f"loss gap after {race.steps} steps\nlr SGD/Momentum {race.lr_sgd:.2g} "
-                 f"(momentum {race.momentum:.2f}), lr RMSprop/Adam {race.lr_adaptive:.2g}", fontsize=9)
-    # few ticks, plain labels: mathtext tick labels would dominate the render time
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
-    bx.yaxis.set_major_locator(LogLocator(base=10, numticks=7))
-    bx.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{math.log10(v):+.0f}" if v > 0 else ""))
-    bx.yaxis.set_minor_locator(NullLocator())
-    bx.grid(alpha=0.3)  # colours as in the legend on the left (a second legend would hide curves)
-    if race.steps == 0:
-        bx.set_xlim(0, 1)
-    # fixed margins: tight_layout would cost half of the render time on every click
-    fig.subplots_adjust(left=0.065, right=0.985, bottom=0.12, top=0.86, wspace=0.28)
+    fig = plt.figure(figsize=FIGSIZE)
+    RacePicture(fig, show).update(race)
     return fig
 
 
@@ -476,7 +539,14 @@ class OptimizerRace(Explorer):
 
     # -- picture -----------------------------------------------------------------------
     def render(self):
-        fig = render(self.race)
+        self._update_table()
+        return render(self.race)
+
+    def render_png(self):
+        self._update_table()
+        return self.frame_png(RacePicture, self.race)
+
+    def _update_table(self):
         rows = "".join(
             f"<tr><td style='color:{COLORS[n]}'><b>{n}</b></td>"
             f"<td>({p[-1, 0]:+.3f}, {p[-1, 1]:+.3f})</td><td>{l[-1] - self.race.surface.f_min:.3g}</td>"
@@ -484,4 +554,3 @@ class OptimizerRace(Explorer):
             for n, p, l in ((n, self.race.paths[n], self.race.losses[n]) for n in RACERS))
         self.status.value = (f"<table><tr><th>racer</th><th>point after {self.race.steps} steps</th>"
                              f"<th>f - f_min</th><th></th></tr>{rows}</table>")
-        return fig
