@@ -5,7 +5,8 @@ Three layers, as every course widget:
 1. pure NumPy functions: :func:`init_weights`, :func:`simulate` (forward pass through a
    deep stack of equal-width dense layers and a backward pass of a random upstream
    gradient), :func:`dead_share_per_layer`, :func:`flat_share_per_layer`;
-2. :func:`render` (a :class:`LabState` → a matplotlib Figure with four panels);
+2. :func:`render` (a :class:`LabState` → a matplotlib Figure with four panels), drawn by
+   :class:`ActivationPicture`, which the widget keeps and updates in place;
 3. :class:`ActivationLab`, a thin :class:`~course_utils.widgets.base.Explorer` whose
    callbacks each call one method.
 
@@ -18,6 +19,7 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -25,7 +27,7 @@ from ..scratch.activations import ACTIVATION_NAMES, activation as _activation
 from .base import Explorer
 
 __all__ = ["INITS", "init_weights", "simulate", "dead_share_per_layer", "flat_share_per_layer",
-           "LabState", "render", "ActivationLab"]
+           "LabState", "ridge_rows", "render", "ActivationPicture", "ActivationLab"]
 
 #: Initialisation schemes: key -> label shown in the dropdown.
 INITS = {
@@ -140,6 +142,21 @@ def flat_share_per_layer(zs, activation: str, fraction: float = FLAT_FRACTION) -
                      for z in zs])
 
 
+@lru_cache(maxsize=8)
+def _draws(init: str, depth: int, width: int, n_inputs: int, seed: int):
+    """The random inputs, weights and upstream gradient of :func:`simulate`, in the order
+    drawn from ``default_rng(seed)``: inputs (n_inputs, width), one (width, width) matrix per
+    layer, gradient (n_inputs, width). They do not depend on the activation or the bias, so
+    moving those sliders reuses them (cached, read-only)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n_inputs, width))
+    Ws = [init_weights(width, width, init, rng) for _ in range(depth)]
+    g = rng.standard_normal((n_inputs, width)) / n_inputs
+    for arr in (x, *Ws, g):
+        arr.setflags(write=False)
+    return x, tuple(Ws), g
+
+
 def simulate(activation: str = "relu", init: str = "he", depth: int = 10, width: int = 100,
              bias: float = 0.0, n_inputs: int = 256, seed: int = 0) -> LabState:
     """Forward a batch through a deep stack of dense layers, then backward a gradient.
@@ -164,19 +181,15 @@ def simulate(activation: str = "relu", init: str = "he", depth: int = 10, width:
     seed = _check_int("seed", seed, 0)
     if isinstance(bias, bool) or not isinstance(bias, (int, float, np.floating)) or not np.isfinite(bias):
         raise TypeError(f"bias must be a finite number, got {bias!r}")
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n_inputs, width))
-    Ws, zs, acts = [], [], []
+    x, Ws, g = _draws(init, depth, width, n_inputs, seed)
+    zs, acts = [], []
     a = x
     with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(depth):
-            W = init_weights(width, width, init, rng)
+        for W in Ws:
             z = a @ W + float(bias)
             a = f(z)
-            Ws.append(W)
             zs.append(z)
             acts.append(a)
-        g = rng.standard_normal((n_inputs, width)) / n_inputs
         norms = np.zeros(depth)
         for k in range(depth - 1, -1, -1):
             delta = g * df(zs[k])
@@ -196,111 +209,262 @@ def _layers_to_show(depth: int, k: int = 6) -> list[int]:
     return sorted({int(round(v)) for v in np.linspace(0, depth - 1, k)})
 
 
-def render(state: LabState):
-    """Draw a :class:`LabState`: f and f'; activation histograms by layer; dead/flat shares;
-    gradient norm per layer. Returns a matplotlib Figure (the caller closes it)."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+def ridge_rows(state: LabState, k: int = 6) -> dict:
+    """What the "outputs layer by layer" panel draws: a histogram of each shown layer's outputs.
 
-    f, df = _activation(state.activation)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.8))
-    (ax_f, ax_h), (ax_d, ax_g) = axes
+    Layers: up to ``k`` of them, evenly spread (:func:`_layers_to_show`). The bins (60)
+    span the 0.5–99.5 percentile range of the shown layers' finite outputs; each row is
+    scaled to its largest bin, or, when one bin dwarfs the others (ReLU's zeros, tanh's ±1:
+    more than 3 times any other and more than 10% of the values), to the largest of the
+    others, that bin is clipped and its share reported.
 
-    # 1. f and f'
-    t = np.linspace(-5, 5, 801)
-    ax_f.plot(t, f(t), lw=2, label="$f(z)$")
-    ax_f.plot(t, df(t), lw=2, ls="--", label="$f'(z)$")
-    peak = _peak_slope(state.activation)
-    if peak > 0:
-        flat = np.abs(df(t)) <= FLAT_FRACTION * peak
-        ax_f.fill_between(t, 0, 1, where=flat, transform=ax_f.get_xaxis_transform(), color="grey",
-                          alpha=0.15, label="flat: $f'$ ≤ 1% of its peak")
-    ax_f.axhline(0, color="k", lw=0.5)
-    ax_f.axvline(0, color="k", lw=0.5)
-    ax_f.set_xlabel("z (pre-activation)")
-    ax_f.set_title(f"{state.activation}: function and derivative")
-    ax_f.legend(loc="upper left", fontsize=9)
-    ax_f.grid(alpha=0.3)
-
-    # 2. histograms of the outputs, layer by layer (ridge plot)
-    show = _layers_to_show(state.depth)
-    allv = np.concatenate([state.a[k].ravel() for k in show])
+    Returns
+    -------
+    dict with ``layers`` (0-based indices), ``lo``, ``hi`` (the x range), ``bins`` (61,),
+    ``centers`` (60,), ``heights`` (one (60,) array per layer, in [0, 0.9]), ``std``
+    (per layer) and ``clipped``: per layer ``None`` or ``(bin index, share of the values)``.
+    """
+    show = _layers_to_show(state.depth, k)
+    allv = np.concatenate([state.a[i].ravel() for i in show])
     allv = allv[np.isfinite(allv)]
     lo, hi = (np.percentile(allv, [0.5, 99.5]) if allv.size else (-1.0, 1.0))
     if not hi > lo:
         lo, hi = lo - 1e-3 - abs(lo) * 0.1, hi + 1e-3 + abs(hi) * 0.1
     bins = np.linspace(lo, hi, 61)
-    centers = 0.5 * (bins[1:] + bins[:-1])
-    cmap = plt.get_cmap("viridis")
-    labels = []
-    for row, k in enumerate(show):
-        v = state.a[k].ravel()
+    heights, clipped, stds = [], [], []
+    for i in show:
+        v = state.a[i].ravel()
         h, _ = np.histogram(v[np.isfinite(v)], bins=bins)  # values outside [lo, hi] are left out
         scale = max(h.max(), 1)
         top = int(np.argmax(h))
         rest = np.delete(h, top)
+        clip = None
         if h.size > 1 and h[top] > 3 * max(rest.max(), 1) and h[top] > 0.1 * h.sum():
-            # one bin (ReLU's zeros, tanh's ±1) dwarfs the others: clip it, say how big it is
             scale = max(rest.max(), 1)
-            left = top < len(h) / 2
-            ax_h.text(centers[min(top + 2, len(h) - 1)] if left else centers[max(top - 2, 0)], row + 0.55,
-                      f"{100 * h[top] / h.sum():.0f}% of the values in [{bins[top]:.2g}, {bins[top + 1]:.2g}]",
-                      ha="left" if left else "right", va="center", fontsize=8, color="tab:red",
-                      bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.8))
-        hh = np.minimum(h / scale, 1.0) * 0.9
-        colour = cmap(row / max(len(show) - 1, 1))
-        ax_h.fill_between(centers, row, row + hh, step="mid", color=colour, alpha=0.75)
-        labels.append(f"layer {k + 1}\nstd {np.std(state.a[k]):.2g}")
-    ax_h.set_yticks(range(len(show)), labels, fontsize=8)
-    ax_h.set_xlim(lo, hi)
-    ax_h.set_ylim(-0.1, len(show))
-    ax_h.set_xlabel("f(z), 0.5–99.5 percentile range (each row scaled to its bulk)")
-    ax_h.set_title(f"outputs layer by layer ({INITS[state.init]})")
+            clip = (top, float(h[top] / h.sum()))
+        heights.append(np.minimum(h / scale, 1.0) * 0.9)
+        clipped.append(clip)
+        stds.append(float(np.std(state.a[i])))
+    return {"layers": show, "lo": float(lo), "hi": float(hi), "bins": bins,
+            "centers": 0.5 * (bins[1:] + bins[:-1]), "heights": heights, "std": stds,
+            "clipped": clipped}
 
-    # 3. dead and flat shares per layer
-    layers = np.arange(1, state.depth + 1)
-    ax_d.bar(layers, 100 * state.dead, color="tab:red", alpha=0.75,
-             label="dead units ($f'=0$ for every input)")
-    ax_d.plot(layers, 100 * state.flat, "o-", color="tab:grey", ms=3,
-              label="activations in a flat region ($f'$ ≤ 1% of its peak)")
-    ax_d.set_ylim(0, 135)  # the legend sits above the 100% line
-    ax_d.set_yticks(range(0, 101, 20))
-    ax_d.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_d.set_xlim(0.4, state.depth + 0.6)
-    ax_d.set_xlabel("layer")
-    ax_d.set_ylabel("share (%)")
-    ax_d.set_title(f"dead units: {100 * state.dead.mean():.1f}% of all hidden units")
-    ax_d.legend(loc="upper left", fontsize=9)
-    ax_d.grid(alpha=0.3, axis="y")
 
-    # 4. gradient norm per layer (log scale)
-    g = state.grad_norms
-    pos = np.isfinite(g) & (g > 0)
-    if pos.any():
-        ax_g.semilogy(layers[pos], g[pos], "o-", ms=4)
-        glo, ghi = g[pos].min(), g[pos].max()
-        ax_g.set_ylim(glo / 4.0, ghi * 4.0)  # spans more than a decade
-        if ghi / glo < 100:  # few decades: ticks at 1, 2, 5 x 10^k with plain numbers
-            ax_g.yaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
-            ax_g.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2g}"))
-            ax_g.yaxis.set_minor_formatter(NullFormatter())
-        ratio = g[0] / g[-1] if g[-1] > 0 and np.isfinite(g[0]) else float("nan")
-        ax_g.set_title(f"‖∂L/∂W‖ per layer: first / last = {ratio:.2g}")
-    else:
-        ax_g.set_title("‖∂L/∂W‖ per layer")
-    if (~pos).any():
-        ax_g.text(0.5, 0.5, f"gradient exactly 0 (or overflowed) in {int((~pos).sum())} layer(s)",
-                  transform=ax_g.transAxes, ha="center", color="tab:red")
-    ax_g.set_xlim(0.4, state.depth + 0.6)
-    ax_g.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_g.set_xlabel("layer (1 = closest to the input)")
-    ax_g.set_ylabel("gradient norm (log)")
-    ax_g.grid(alpha=0.3, which="both")
+FIGSIZE = (11, 7.8)
 
-    fig.suptitle(f"Activation lab: {state.activation}, {INITS[state.init]}, depth {state.depth}, "
-                 f"width {state.width}, bias {state.bias:+.2f}, seed {state.seed}", fontsize=11)
-    # fixed margins instead of tight_layout, which draws the figure twice (slow in a widget)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.08, top=0.9, wspace=0.3, hspace=0.38)
+
+class ActivationPicture:
+    """The lab's figure, built once and updated in place (layer 2).
+
+    ``ActivationPicture(fig).update(state)`` draws ``state``. Each panel is a panel of its
+    own (:attr:`panels`), rebuilt and redrawn alone when a setting it shows changes: the
+    f/f' panel with the activation, the other three (their rows, bars, x axes, labels) with
+    the depth. :attr:`live` lists what changes with the data (bias, seed): the histograms and
+    their x axis, the bars, the gradient curve and its (log) y axis, the titles.
+    :func:`render` is this on a fresh pyplot figure.
+    """
+
+    def __init__(self, fig):
+        self.fig = fig
+        fig.set_size_inches(*FIGSIZE)
+        (self.ax_f, self.ax_h), (self.ax_d, self.ax_g) = fig.subplots(2, 2)
+        # fixed margins instead of tight_layout, which draws the figure twice (slow in a widget)
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.08, top=0.9, wspace=0.3, hspace=0.38)
+        # the figure title, centred as fig.suptitle would: "Activation lab: <settings>," is a
+        # panel; " bias ..., seed ..." after it changes with the data
+        self.title_start = fig.text(0.5, 0.98, "", ha="right", va="top", fontsize=11)
+        self.title_end = fig.text(0.5, 0.98, "", ha="left", va="top", fontsize=11)
+        self._keys = {}
+        self.live, self.panels = [], {}
+
+    def update(self, state: LabState):
+        keys = {self.ax_f: state.activation, self.ax_h: (state.init, state.depth),
+                self.ax_d: state.depth, self.ax_g: state.depth,
+                self.title_start: (state.activation, state.init, state.depth, state.width)}
+        builders = {self.ax_f: self._build_f, self.ax_h: self._build_h, self.ax_d: self._build_d,
+                    self.ax_g: self._build_g, self.title_start: self._build_title}
+        for part, key in keys.items():
+            if self._keys.get(part) != key:
+                builders[part](state)
+                self._keys[part] = key
+        self._update(state)
+        self.panels = dict(keys)
+        return None
+
+    def _build_f(self, state: LabState):
+        """1. f and f' (depends on the activation only)."""
+        ax_f = self.ax_f
+        ax_f.cla()
+        f, df = _activation(state.activation)
+        t = np.linspace(-5, 5, 801)
+        ax_f.plot(t, f(t), lw=2, label="$f(z)$")
+        ax_f.plot(t, df(t), lw=2, ls="--", label="$f'(z)$")
+        peak = _peak_slope(state.activation)
+        if peak > 0:
+            flat = np.abs(df(t)) <= FLAT_FRACTION * peak
+            ax_f.fill_between(t, 0, 1, where=flat, transform=ax_f.get_xaxis_transform(), color="grey",
+                              alpha=0.15, label="flat: $f'$ ≤ 1% of its peak")
+        ax_f.axhline(0, color="k", lw=0.5)
+        ax_f.axvline(0, color="k", lw=0.5)
+        ax_f.set_xlabel("z (pre-activation)")
+        ax_f.set_title(f"{state.activation}: function and derivative")
+        ax_f.legend(loc="upper left", fontsize=9)
+        ax_f.grid(alpha=0.3)
+
+    def _build_h(self, state: LabState):
+        """2. histograms of the outputs, layer by layer (ridge plot): rows and labels stay,
+        the histograms, their x axis and each row's std change with the data."""
+        import matplotlib.pyplot as plt
+        from matplotlib.transforms import offset_copy
+        ax_h = self.ax_h
+        ax_h.cla()
+        show = _layers_to_show(state.depth)
+        ax_h.set_yticks(range(len(show)), [""] * len(show))
+        # where a tick label goes: left of the tick (3.5 pt) and its pad (3.5 pt)
+        trans = offset_copy(ax_h.get_yaxis_transform(), fig=self.fig, x=-7.0, units="points")
+        self.std_texts = []
+        for row, k in enumerate(show):
+            # a two-line tick label: "layer k" stays, "std ..." below it changes
+            ax_h.text(0, row, f"layer {k + 1}", transform=trans, ha="right", va="bottom", fontsize=8)
+            self.std_texts.append(ax_h.text(0, row, "", transform=trans, ha="right", va="top", fontsize=8))
+        ax_h.set_ylim(-0.1, len(show))
+        ax_h.text(0.5, -0.115, "f(z), 0.5–99.5 percentile range (each row scaled to its bulk)",
+                  transform=ax_h.transAxes, ha="center", va="top")
+        ax_h.set_title(f"outputs layer by layer ({INITS[state.init]})")
+        ax_h.xaxis.set_label_coords(0.5, -0.1)  # a fixed place: no measuring of the tick labels
+        cmap = plt.get_cmap("viridis")
+        self.fills, self.notes = [], []
+        zero = np.zeros(60)
+        for row in range(len(show)):
+            colour = cmap(row / max(len(show) - 1, 1))
+            self.fills.append(ax_h.fill_between(np.arange(60.0), row, row + zero, step="mid", color=colour,
+                                                alpha=0.75))
+            # the share of a clipped bin (ReLU's zeros, tanh's ±1), shown when there is one
+            self.notes.append(ax_h.text(0, row + 0.55, "", va="center", fontsize=8, color="tab:red",
+                                        bbox=dict(fc="white", ec="none", alpha=0.8, pad=0.8)))
+
+    def _build_d(self, state: LabState):
+        """3. dead and flat shares per layer."""
+        from matplotlib.ticker import MaxNLocator
+        ax_d = self.ax_d
+        ax_d.cla()
+        layers = np.arange(1, state.depth + 1)
+        ax_d.set_axisbelow(True)  # the grid behind the bars
+        self.bars = ax_d.bar(layers, np.zeros(state.depth), color="tab:red", alpha=0.75,
+                             label="dead units ($f'=0$ for every input)")
+        (self.flat_line,) = ax_d.plot(layers, np.zeros(state.depth), "o-", color="tab:grey", ms=3,
+                                      label="activations in a flat region ($f'$ ≤ 1% of its peak)")
+        ax_d.set_ylim(0, 135)  # the legend sits above the 100% line
+        ax_d.set_yticks(range(0, 101, 20))
+        ax_d.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_d.set_xlim(0.4, state.depth + 0.6)
+        ax_d.set_xlabel("layer")
+        ax_d.set_ylabel("share (%)")
+        ax_d.set_title(" ")
+        ax_d.legend(loc="upper left", fontsize=9)
+        ax_d.grid(alpha=0.3, axis="y")
+
+    def _build_g(self, state: LabState):
+        """4. gradient norm per layer (log scale): the y axis follows the data."""
+        from matplotlib.ticker import MaxNLocator
+        ax_g = self.ax_g
+        ax_g.cla()
+        (self.grad_line,) = ax_g.plot([], [], "o-", ms=4)
+        self.grad_note = ax_g.text(0.5, 0.5, "", transform=ax_g.transAxes, ha="center", color="tab:red")
+        ax_g.set_xlim(0.4, state.depth + 0.6)
+        ax_g.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_g.set_xlabel("layer (1 = closest to the input)")
+        ax_g.set_ylabel("gradient norm (log)")
+        # a fixed place, left of the widest tick labels ("0.005", "1e+02"): measuring them
+        # each frame would cost more than drawing them
+        ax_g.yaxis.set_label_coords(-0.13, 0.5)
+        ax_g.grid(alpha=0.3, which="both")
+        ax_g.set_title(" ")
+
+    def _build_title(self, state: LabState):
+        fig = self.fig
+        start = (f"Activation lab: {state.activation}, {INITS[state.init]}, depth {state.depth}, "
+                 f"width {state.width},")
+        split = 0.5 + (_text_width(fig, start, 11) - _text_width(fig, " bias +0.00, seed 0", 11)) / 2 \
+            / (fig.get_figwidth() * fig.dpi)
+        self.title_start.set_text(start)
+        self.title_start.set_x(split)
+        self.title_end.set_x(split)
+
+    def _update(self, state: LabState):
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+        ax_h, ax_d, ax_g = self.ax_h, self.ax_d, self.ax_g
+        # 2. ridge
+        r = ridge_rows(state)
+        centers, bins = r["centers"], r["bins"]
+        for row, hh in enumerate(r["heights"]):
+            self.fills[row].set_data(centers, row, row + hh)
+            clip, note = r["clipped"][row], self.notes[row]
+            note.set_visible(clip is not None)
+            if clip is not None:
+                top, share = clip
+                left = top < len(hh) / 2
+                note.set_text(f"{100 * share:.0f}% of the values in [{bins[top]:.2g}, {bins[top + 1]:.2g}]")
+                note.set_x(centers[min(top + 2, len(hh) - 1)] if left else centers[max(top - 2, 0)])
+                note.set_horizontalalignment("left" if left else "right")
+            self.std_texts[row].set_text(f"std {r['std'][row]:.2g}")
+        ax_h.set_xlim(r["lo"], r["hi"])
+
+        # 3. dead and flat shares
+        for bar, v in zip(self.bars, 100 * state.dead):
+            bar.set_height(v)
+        self.flat_line.set_ydata(100 * state.flat)
+        ax_d.set_title(f"dead units: {100 * state.dead.mean():.1f}% of all hidden units")
+
+        # 4. gradient norms
+        layers = np.arange(1, state.depth + 1)
+        g = state.grad_norms
+        pos = np.isfinite(g) & (g > 0)
+        if pos.any():
+            ax_g.set_yscale("log")  # also puts back the default log ticks
+            self.grad_line.set_data(layers[pos], g[pos])
+            glo, ghi = g[pos].min(), g[pos].max()
+            ax_g.set_ylim(glo / 4.0, ghi * 4.0)  # spans more than a decade
+            if ghi / glo < 100:  # few decades: ticks at 1, 2, 5 x 10^k with plain numbers
+                ax_g.yaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+                ax_g.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2g}"))
+                ax_g.yaxis.set_minor_formatter(NullFormatter())
+            ratio = g[0] / g[-1] if g[-1] > 0 and np.isfinite(g[0]) else float("nan")
+            ax_g.set_title(f"‖∂L/∂W‖ per layer: first / last = {ratio:.2g}")
+        else:
+            ax_g.set_yscale("linear")
+            self.grad_line.set_data([], [])
+            ax_g.set_ylim(0, 1)
+            ax_g.set_title("‖∂L/∂W‖ per layer")
+        self.grad_note.set_text(f"gradient exactly 0 (or overflowed) in {int((~pos).sum())} layer(s)"
+                                if (~pos).any() else "")
+
+        self.title_end.set_text(f" bias {state.bias:+.2f}, seed {state.seed}")
+        # in the order of a full draw: collections (zorder 1) before texts (3)
+        self.live = [*self.fills, ax_h.xaxis, *self.notes, *self.std_texts,
+                     *self.bars, self.flat_line, *ax_d.spines.values(), ax_d.title,
+                     ax_g.yaxis, self.grad_line, *ax_g.spines.values(), self.grad_note, ax_g.title,
+                     self.title_end]
+
+
+def _text_width(fig, text: str, size: float) -> float:
+    """Width in pixels of ``text`` in the default font at ``size`` points, as ``fig`` draws it."""
+    from matplotlib.font_manager import FontProperties
+    prop = FontProperties(size=size)
+    get_renderer = getattr(fig.canvas, "get_renderer", None)
+    if get_renderer is not None:
+        return get_renderer().get_text_width_height_descent(text, prop, ismath=False)[0]
+    from matplotlib.textpath import TextToPath
+    return TextToPath().get_text_width_height_descent(text, prop, ismath=False)[0] * fig.dpi / 72
+
+
+def render(state: LabState):
+    """Draw a :class:`LabState`: f and f'; activation histograms by layer; dead/flat shares;
+    gradient norm per layer. Returns a matplotlib Figure (the caller closes it)."""
+    import matplotlib.pyplot as plt
+    fig = plt.figure(figsize=FIGSIZE)
+    ActivationPicture(fig).update(state)
     return fig
 
 
@@ -359,10 +523,16 @@ class ActivationLab(Explorer):
         """Recompute the state from the controls and redraw."""
         self.refresh()
 
-    def render(self):
+    def _simulate(self) -> LabState:
         self.state = simulate(self.activation.value, self.init.value, self.depth.value, self.width,
                               self.bias.value, self.n_inputs, self.seed)
         s = self.state
         self.status.value = (f"dead units {100 * s.dead.mean():.1f}% · flat activations "
                              f"{100 * s.flat.mean():.1f}% · last-layer output std {np.std(s.a[-1]):.3g}")
-        return render(s)
+        return s
+
+    def render(self):
+        return render(self._simulate())
+
+    def render_png(self):
+        return self.frame_png(ActivationPicture, self._simulate())
