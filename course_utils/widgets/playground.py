@@ -6,7 +6,9 @@ Three layers, as every widget of the course:
    Keras model, chunked training, NumPy forward pass, code export);
 2. :func:`render` ``(trainer) -> Figure``: the network with a small output map per neuron
    and its connections drawn by weight sign (colour) and size (width), the decision
-   heatmap with train and test points, and the train/test loss curves;
+   heatmap with train and test points, and the train/test loss curves; drawn by
+   :class:`PlaygroundPicture`, which the widget keeps and updates in place (a training step
+   redraws the data, not the axes and texts around them);
 3. :class:`Playground`, a thin ipywidgets class whose callbacks each call one method.
 
 What it adds to TensorFlow Playground: the model is a real ``keras.Sequential`` (rebuilt on
@@ -32,8 +34,11 @@ from .playground_core import (ACTIVATIONS, DATASETS, FEATURES, LEARNING_RATES,
                               LOSSES, MAX_LAYERS, MAX_UNITS, OPTIMIZERS, REG_RATES, Config, Trainer,
                               from_string, keras_code)
 
-__all__ = ["Playground", "render", "NEG_COLOR", "POS_COLOR"]
+__all__ = ["Playground", "render", "PlaygroundPicture", "loss_axis_end", "loss_axis_top", "boundary_segments",
+           "NEG_COLOR", "POS_COLOR"]
 
+PLAY_INTERVAL_MS = 40  # the Play control's tick
+QUEUED_TICK_S = 0.01   # a tick this soon after the end of a step waited for it: skipped
 NEG_COLOR = "#f59322"  # Playground's orange: negative values, class 0
 POS_COLOR = "#0877bd"  # Playground's blue: positive values, class 1
 _CMAP = None
@@ -81,21 +86,11 @@ def _network_canvas(pos, maps, s: float, node_px: int, cmap) -> tuple:
     return canvas, extent
 
 
-def draw_network(ax, trainer: Trainer, acts: dict, node_px: int = 24) -> None:
-    """Draw feature and neuron maps and the weighted connections into ``ax``.
-
-    ``acts`` is :meth:`Trainer.grid_activations`; maps are resampled to ``node_px``
-    pixels a side. Each map is scaled by its largest |value|: white is 0, blue positive,
-    orange negative; the output node shows P(class 1) (white = 0.5).
-    """
-    from matplotlib.collections import LineCollection
-    cfg = trainer.config
-    sizes = [len(cfg.features), *cfg.layers, 1]
-    pos = _node_positions(sizes)
-    s = 0.8  # node size
+def _connections(trainer: Trainer, pos, s: float):
+    """Segments (one per weight), colours (sign) and widths (size) of the network's connections."""
     weights = trainer.model.get_weights()
     segs, colors, widths = [], [], []
-    for l in range(len(sizes) - 1):
+    for l in range(len(pos) - 1):
         W = weights[2 * l]
         for i, (xi, yi) in enumerate(pos[l]):
             for j, (xj, yj) in enumerate(pos[l + 1]):
@@ -103,14 +98,36 @@ def draw_network(ax, trainer: Trainer, acts: dict, node_px: int = 24) -> None:
                 segs.append([(xi + s / 2, yi), (xj - s / 2, yj)])
                 colors.append(POS_COLOR if w >= 0 else NEG_COLOR)
                 widths.append(0.3 + 3.2 * min(abs(w) if np.isfinite(w) else 0.0, 3.0) / 3.0)
-    ax.add_collection(LineCollection(segs, colors=colors, linewidths=widths, alpha=0.75, zorder=1))
+    return segs, colors, widths
+
+
+def _node_maps(acts: dict, node_px: int) -> list:
+    """Every node's map resampled to ``node_px`` a side, each scaled by its largest |value|."""
     res = acts["output"].shape[0]
     pick = np.linspace(0, res - 1, node_px).round().astype(int)
     maps = [_symmetric_each(acts["features"])] + [_symmetric_each(a) for a in acts["layers"]] \
         + [2 * acts["output"][..., None] - 1]
-    maps = [m[np.ix_(pick, pick)] for m in maps]
-    canvas, extent = _network_canvas(pos, maps, s, node_px, _cmap())
-    ax.imshow(canvas, origin="lower", extent=extent, interpolation="nearest", zorder=2)
+    return [m[np.ix_(pick, pick)] for m in maps]
+
+
+def draw_network(ax, trainer: Trainer, acts: dict, node_px: int = 24):
+    """Draw feature and neuron maps and the weighted connections into ``ax``.
+
+    ``acts`` is :meth:`Trainer.grid_activations`; maps are resampled to ``node_px``
+    pixels a side. Each map is scaled by its largest |value|: white is 0, blue positive,
+    orange negative; the output node shows P(class 1) (white = 0.5).
+    Returns ``(connections, maps)``: the LineCollection and the image of the maps, the two
+    artists that change while the network trains (see :meth:`PlaygroundPicture.update`).
+    """
+    from matplotlib.collections import LineCollection
+    cfg = trainer.config
+    sizes = [len(cfg.features), *cfg.layers, 1]
+    pos = _node_positions(sizes)
+    s = 0.8  # node size
+    segs, colors, widths = _connections(trainer, pos, s)
+    lines = ax.add_collection(LineCollection(segs, colors=colors, linewidths=widths, alpha=0.75, zorder=1))
+    canvas, extent = _network_canvas(pos, _node_maps(acts, node_px), s, node_px, _cmap())
+    image = ax.imshow(canvas, origin="lower", extent=extent, interpolation="nearest", zorder=2)
     for r, (x, y) in enumerate(pos[0]):
         ax.text(x - s / 2 - 0.12, y, _plain(cfg.features[r]), ha="right", va="center", fontsize=10.5)
     top = max(p[1] for col in pos for p in col) + s / 2 + 0.25
@@ -122,6 +139,7 @@ def draw_network(ax, trainer: Trainer, acts: dict, node_px: int = 24) -> None:
     ax.set_ylim(extent[2] - 0.3, top + 0.9)
     ax.set_aspect("equal")
     ax.axis("off")
+    return lines, image
 
 
 def _symmetric_each(a: np.ndarray) -> np.ndarray:
@@ -132,75 +150,191 @@ def _symmetric_each(a: np.ndarray) -> np.ndarray:
     return a / m
 
 
+def loss_axis_end(last_epoch: int) -> int:
+    """Right end of the loss panel's epoch axis: the first of 5, 10, 20, 50, 100, 200 ... that
+    holds ``last_epoch``. The axis grows in these steps, not every step, so that Play redraws
+    the curves and not the axis (and the tick labels do not jitter)."""
+    if isinstance(last_epoch, bool) or not isinstance(last_epoch, (int, np.integer)) or last_epoch < 0:
+        raise ValueError(f"last_epoch must be an int >= 0, got {last_epoch!r}")
+    end, k = 5, 0
+    while end < last_epoch:
+        k += 1
+        end = (10, 20, 50)[(k - 1) % 3] * 10 ** ((k - 1) // 3)
+    return end
+
+
+def loss_axis_top(largest: float) -> float:
+    """Top of the loss panel's axis: the first of ... 0.5, 1, 2, 5, 10 ... at least 5% over the
+    ``largest`` loss (0.72 -> 1), so that a new start (Reset, new data, another activation)
+    rarely moves the axis."""
+    v = float(largest) * 1.05 + 1e-9
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError(f"largest must be a finite loss >= 0, got {largest!r}")
+    unit = 10.0 ** np.floor(np.log10(v))
+    return float(next(m * unit for m in (1, 2, 5, 10) if m * unit >= v * (1 - 1e-12)))
+
+
+def boundary_segments(xs, ys, p, level: float = 0.5) -> list:
+    """The ``level`` contour of ``p`` (shape (len(ys), len(xs))) as a list of (n, 2) arrays;
+    empty when ``p`` does not cross the level or is not finite (the decision boundary)."""
+    p = np.asarray(p, dtype=np.float64)
+    if p.shape != (len(ys), len(xs)):
+        raise ValueError(f"p must have shape (len(ys), len(xs)) = {(len(ys), len(xs))}, got {p.shape}")
+    if not (np.isfinite(p).all() and p.min() < level < p.max()):
+        return []
+    import contourpy
+    gen = contourpy.contour_generator(np.asarray(xs, float), np.asarray(ys, float), p, name="serial",
+                                      line_type="Separate")
+    return [seg for seg in gen.lines(level) if len(seg) > 1]
+
+
+FIGSIZE = (12, 5.2)
+
+
+class PlaygroundPicture:
+    """The Playground's figure, built once and updated in place (layer 2).
+
+    ``PlaygroundPicture(fig).update(trainer)`` draws the trainer's state. Three panels are
+    kept and redrawn alone when what they show changes (:attr:`panels`): the network (its
+    architecture), the decision map (its data and view) and the loss curves (their axis
+    range). A training step only redraws the :attr:`live` parts: connection colours and
+    widths, the node maps, the decision heatmap with its boundary and the points over it,
+    the loss curves and the titles.
+    """
+
+    def __init__(self, fig):
+        self.fig = fig
+        fig.set_size_inches(*FIGSIZE)
+        gs = fig.add_gridspec(2, 2, width_ratios=[1.75, 1], height_ratios=[2.1, 1], wspace=0.12,
+                              hspace=0.45, left=0.01, right=0.97, top=0.9, bottom=0.09)
+        self.ax_net = fig.add_subplot(gs[:, 0])
+        self.ax_db = fig.add_subplot(gs[0, 1])
+        self.ax_loss = fig.add_subplot(gs[1, 1])
+        self.suptitle = fig.suptitle(" ", fontsize=12)
+        self._net = self._db = self._loss = None
+        self.live, self.panels, self.sprites = [], {}, []
+
+    def update(self, trainer: Trainer, resolution: int = 48, title: str | None = None):
+        if not isinstance(trainer, Trainer):
+            raise TypeError(f"trainer must be a playground_core.Trainer, got {type(trainer).__name__}")
+        from .base import in_draw_order
+        cfg = trainer.config
+        acts = trainer.grid_activations(resolution)
+        net = (cfg.features, cfg.layers, cfg.activation)
+        if net != self._net:
+            self.ax_net.cla()
+            self.lines, self.maps = draw_network(self.ax_net, trainer, acts)
+            self._net = net
+        else:
+            self._update_network(trainer, acts)
+        if self._db is None:
+            self._build_decision(acts)
+        if acts["extent"] != self._db:
+            self._set_view(acts["extent"])
+            self._db = acts["extent"]
+        self._update_decision(trainer, acts)
+        self._update_loss(trainer)
+        self.suptitle.set_text(title or f"{cfg.dataset}, noise {cfg.noise:g}: {trainer.model.count_params()} "
+                               f"weights, {OPTIMIZERS[cfg.optimizer]} lr {cfg.learning_rate:g}")
+        self.panels = {self.ax_net: self._net, self.ax_db: self._db, self.ax_loss: self._loss,
+                       self.suptitle: self.suptitle.get_text()}
+        self.live = ([self.lines, self.maps]
+                     + in_draw_order(self.ax_db, [self.heat, self.boundary, self.train_pts, self.test_pts,
+                                                  *self.ax_db.spines.values(), self.db_legend,
+                                                  self.ax_db.title])
+                     + in_draw_order(self.ax_loss, [*self.curves, *self.ax_loss.spines.values(),
+                                                    self.loss_legend, self.ax_loss.title]))
+        self.sprites = [self.db_legend, self.loss_legend]
+        return None
+
+    def _update_network(self, trainer: Trainer, acts: dict, node_px: int = 24):
+        cfg = trainer.config
+        pos = _node_positions([len(cfg.features), *cfg.layers, 1])
+        _, colors, widths = _connections(trainer, pos, 0.8)
+        self.lines.set_color(colors)
+        self.lines.set_linewidth(widths)
+        canvas, _ = _network_canvas(pos, _node_maps(acts, node_px), 0.8, node_px, _cmap())
+        self.maps.set_data(canvas)
+
+    def _build_decision(self, acts: dict):
+        from matplotlib.collections import LineCollection
+        from matplotlib.lines import Line2D
+        ax, ext = self.ax_db, acts["extent"]
+        self.heat = ax.imshow(np.zeros((2, 2)), origin="lower", extent=ext, cmap=_cmap(), vmin=-1, vmax=1,
+                              alpha=0.8, interpolation="bilinear", aspect="auto")
+        self.boundary = ax.add_collection(LineCollection([], colors="k", linewidths=1.0, zorder=2))
+        self.train_pts = ax.scatter([], [], s=12, edgecolors="w", linewidths=0.6)
+        self.test_pts = ax.scatter([], [], s=12, edgecolors="k", linewidths=0.6)
+        ax.set_xlabel("x₁", labelpad=1)
+        ax.set_ylabel("x₂", labelpad=1)
+        ax.tick_params(labelsize=9)
+        self.db_legend = ax.legend(
+            handles=[Line2D([], [], ls="", marker="o", ms=4, mfc="0.6", mec="w", label="train"),
+                     Line2D([], [], ls="", marker="o", ms=4, mfc="0.6", mec="k", label="test")],
+            loc="upper right", fontsize=8.5, framealpha=0.8, handletextpad=0.2)
+
+    def _set_view(self, ext):
+        self.heat.set_extent(ext)
+        self.ax_db.set_xlim(ext[:2])
+        self.ax_db.set_ylim(ext[2:])
+
+    def _update_decision(self, trainer: Trainer, acts: dict):
+        ext, out = acts["extent"], acts["output"]
+        self.heat.set_data(2 * out - 1)
+        colors = np.array([NEG_COLOR, POS_COLOR])
+        for pts, X, y in ((self.train_pts, trainer.X_train, trainer.y_train),
+                          (self.test_pts, trainer.X_test, trainer.y_test)):
+            pts.set_offsets(X)
+            pts.set_facecolor(colors[y])
+        xs = np.linspace(ext[0], ext[1], out.shape[1])
+        ys = np.linspace(ext[2], ext[3], out.shape[0])
+        self.boundary.set_segments(boundary_segments(xs, ys, out))
+        if trainer.diverged:
+            self.ax_db.set_title("diverged (loss is not finite):\nlower the learning rate, then Reset",
+                                 color="#b00", fontsize=10.5)
+        else:
+            self.ax_db.set_title(f"P(class 1) after {trainer.epoch} epochs · test accuracy "
+                                 f"{trainer.test_accuracy:.0%}", fontsize=10.5, color="k")
+
+    def _update_loss(self, trainer: Trainer):
+        ax, h = self.ax_loss, trainer.history
+        kind = "BCE" if trainer.config.loss == "bce" else "MSE"
+        if self._loss is None:
+            self.curves = [ax.plot([], [], "o-", ms=2.5, color="0.25", label="train")[0],
+                           ax.plot([], [], "s--", ms=2.5, color="#c0392b", label="test")[0]]
+            ax.set_xlabel("epoch", labelpad=1)
+            ax.tick_params(labelsize=9)
+            ax.grid(alpha=0.3)
+            self.loss_legend = ax.legend(fontsize=8.5, loc="upper right")
+        self.curves[0].set_data(h["epoch"], h["train_loss"])
+        self.curves[1].set_data(h["epoch"], h["test_loss"])
+        finite = [v for v in h["train_loss"] + h["test_loss"] if np.isfinite(v)]
+        top = loss_axis_top(max(finite)) if finite else None
+        end = loss_axis_end(h["epoch"][-1])
+        loss = (kind, top, end)
+        if loss != self._loss:
+            ax.set_ylabel(kind, fontsize=10.5)
+            if top is not None:
+                ax.set_ylim(0, top)
+            ax.set_xlim(-0.02 * end, 1.02 * end)
+            self._loss = loss
+        ax.set_title(f"loss: train {h['train_loss'][-1]:.3f} · test {h['test_loss'][-1]:.3f}", fontsize=10.5)
+
+
 def render(trainer: Trainer, resolution: int = 48, title: str | None = None):
     """The Playground picture of ``trainer``'s current state. Returns a matplotlib Figure.
 
     Left: the network (a small map of every feature's and neuron's output over the plane;
     connections blue for positive and orange for negative weights, wider when larger).
     Right, top: P(class 1) over the plane with the 0.5 boundary, train points (white edge)
-    and test points (black edge). Right, bottom: train and test loss per epoch.
+    and test points (black edge). Right, bottom: train and test loss per epoch (the axes grow
+    in steps: :func:`loss_axis_end`, :func:`loss_axis_top`).
     """
     import matplotlib.pyplot as plt
     if not isinstance(trainer, Trainer):
         raise TypeError(f"trainer must be a playground_core.Trainer, got {type(trainer).__name__}")
-    acts = trainer.grid_activations(resolution)
-    fig = plt.figure(figsize=(12, 5.2))
-    gs = fig.add_gridspec(2, 2, width_ratios=[1.75, 1], height_ratios=[2.1, 1], wspace=0.12,
-                          hspace=0.45, left=0.01, right=0.97, top=0.9, bottom=0.09)
-    ax_net = fig.add_subplot(gs[:, 0])
-    ax_db = fig.add_subplot(gs[0, 1])
-    ax_loss = fig.add_subplot(gs[1, 1])
-    draw_network(ax_net, trainer, acts)
-
-    # decision heatmap
-    ext = acts["extent"]
-    out = acts["output"]
-    ax_db.imshow(2 * out - 1, origin="lower", extent=ext, cmap=_cmap(), vmin=-1, vmax=1,
-                 alpha=0.8, interpolation="bilinear", aspect="auto")
-    if np.isfinite(out).all() and out.min() < 0.5 < out.max():
-        xs = np.linspace(ext[0], ext[1], out.shape[1])
-        ys = np.linspace(ext[2], ext[3], out.shape[0])
-        ax_db.contour(xs, ys, out, levels=[0.5], colors="k", linewidths=1.0)
-    colors = np.array([NEG_COLOR, POS_COLOR])
-    ax_db.scatter(*trainer.X_train.T, c=colors[trainer.y_train], s=12, edgecolors="w",
-                  linewidths=0.6)
-    ax_db.scatter(*trainer.X_test.T, c=colors[trainer.y_test], s=12, edgecolors="k",
-                  linewidths=0.6)
-    ax_db.set_xlim(ext[:2])
-    ax_db.set_ylim(ext[2:])
-    ax_db.set_xlabel("x₁", labelpad=1)
-    ax_db.set_ylabel("x₂", labelpad=1)
-    ax_db.tick_params(labelsize=9)
-    from matplotlib.lines import Line2D
-    ax_db.legend(handles=[Line2D([], [], ls="", marker="o", ms=4, mfc="0.6", mec="w", label="train"),
-                          Line2D([], [], ls="", marker="o", ms=4, mfc="0.6", mec="k", label="test")],
-                 loc="upper right", fontsize=8.5, framealpha=0.8, handletextpad=0.2)
-    if trainer.diverged:
-        ax_db.set_title("diverged (loss is not finite):\nlower the learning rate, then Reset",
-                        color="#b00", fontsize=10.5)
-    else:
-        ax_db.set_title(f"P(class 1) after {trainer.epoch} epochs · test accuracy "
-                        f"{trainer.test_accuracy:.0%}", fontsize=10.5)
-
-    # loss curves
-    h = trainer.history
-    ax_loss.plot(h["epoch"], h["train_loss"], "o-", ms=2.5, color="0.25", label="train")
-    ax_loss.plot(h["epoch"], h["test_loss"], "s--", ms=2.5, color="#c0392b", label="test")
-    ax_loss.set_xlabel("epoch", labelpad=1)
-    ax_loss.set_ylabel("BCE" if trainer.config.loss == "bce" else "MSE", fontsize=10.5)
-    ax_loss.tick_params(labelsize=9)
-    finite = [v for v in h["train_loss"] + h["test_loss"] if np.isfinite(v)]
-    if finite:
-        ax_loss.set_ylim(0, max(finite) * 1.05 + 1e-9)
-    last = max(h["epoch"][-1], 1)
-    ax_loss.set_xlim(-0.02 * last, 1.02 * last)
-    ax_loss.grid(alpha=0.3)
-    ax_loss.legend(fontsize=8.5, loc="upper right")
-    ax_loss.set_title(f"loss: train {h['train_loss'][-1]:.3f} · test {h['test_loss'][-1]:.3f}",
-                      fontsize=10.5)
-    fig.suptitle(title or f"{trainer.config.dataset}, noise {trainer.config.noise:g}: "
-                 f"{trainer.model.count_params()} weights, {OPTIMIZERS[trainer.config.optimizer]} "
-                 f"lr {trainer.config.learning_rate:g}", fontsize=12)
+    fig = plt.figure(figsize=FIGSIZE)
+    PlaygroundPicture(fig).update(trainer, resolution, title)
     return fig
 
 
@@ -311,7 +445,10 @@ class Playground(Explorer):
         self.reset_button = W.Button(description="Reset", tooltip="new random weights, epoch 0")
         self.reset_button.add_class("playground-reset")
         self.reset_button.on_click(self._on_reset)
-        self.play = W.Play(value=0, min=0, max=100000, step=1, interval=600, description="Play")
+        # a tick every 40 ms: a frame (training + picture) takes 50-70 ms on 2 cores, so Play
+        # draws a new frame every second or third tick, 10-15 frames per second
+        self.play = W.Play(value=0, min=0, max=100000, step=1, interval=PLAY_INTERVAL_MS,
+                           description="Play")
         self.play.add_class("playground-play")
         self.play.observe(self._on_play, names="value")
         self.code_button = W.Button(description="Export Keras code",
@@ -463,10 +600,14 @@ class Playground(Explorer):
         return result
 
     def play_tick(self) -> bool:
-        """One Play tick: a step, unless the kernel is behind (then the tick is skipped so
-        that ticks queued while a step ran do not pile up). Returns True if it stepped."""
+        """One Play tick: a step, unless the tick waited while the previous step ran (it
+        comes in right after that step ended): such ticks are skipped so that they do not
+        pile up. Returns True if it stepped."""
         now = time.monotonic()
-        if now - self._last_tick_end < 0.5 * self.play.interval / 1000.0:
+        # A tick that waited arrives within a few ms of the end of the step; a fresh tick
+        # can arrive any time. (Skipping every tick that comes within half an interval, as
+        # before, also skipped fresh ticks and halved the frame rate.)
+        if now - self._last_tick_end < min(QUEUED_TICK_S, 0.5 * self.play.interval / 1000.0):
             self.skipped_ticks += 1
             return False
         self.step()
@@ -491,6 +632,9 @@ class Playground(Explorer):
 
     def render(self):
         return render(self.trainer, self.resolution)
+
+    def render_png(self):
+        return self.frame_png(PlaygroundPicture, self.trainer, self.resolution)
 
     def show_code(self) -> str:
         """Show (and return) the Keras code of the current network in the text box."""

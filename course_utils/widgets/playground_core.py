@@ -582,9 +582,11 @@ class Trainer:
 
     # -- pictures -------------------------------------------------------------------
     def extent(self, margin: float = 0.5) -> tuple:
-        """(xmin, xmax, ymin, ymax) covering every point, with a margin."""
+        """(xmin, xmax, ymin, ymax) covering every point with at least ``margin`` to spare,
+        rounded outward to whole units: a little more noise or another seed keeps the view
+        (and the widget redraws the points, not the axes)."""
         pts = np.r_[self.X_train, self.X_test]
-        lo, hi = pts.min(axis=0) - margin, pts.max(axis=0) + margin
+        lo, hi = np.floor(pts.min(axis=0) - margin), np.ceil(pts.max(axis=0) + margin)
         return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
 
     def grid_activations(self, resolution: int = 50) -> dict:
