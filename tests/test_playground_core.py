@@ -237,3 +237,13 @@ def test_trainer_detects_divergence():
     assert not t.diverged
     t.step(3)
     assert t.diverged
+
+
+def test_extent_is_rounded_outward_to_whole_units():
+    t = pc.Trainer(pc.Config(n_points=100, noise=0.1, layers=(2,)))
+    ext = t.extent()
+    assert all(float(v).is_integer() for v in ext)
+    pts = np.r_[t.X_train, t.X_test]
+    assert ext[0] <= pts[:, 0].min() - 0.5 and ext[1] >= pts[:, 0].max() + 0.5
+    assert ext[2] <= pts[:, 1].min() - 0.5 and ext[3] >= pts[:, 1].max() + 0.5
+    assert ext[1] - ext[0] <= np.ptp(pts[:, 0]) + 3

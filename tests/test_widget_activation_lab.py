@@ -189,3 +189,54 @@ def test_widget_displays_png_headless(widget):
     finally:
         IPython.display.display = orig
     assert "image/png" in bundle and "application/vnd.jupyter.widget-view+json" in bundle
+
+
+# --------------------------------------------------------------------------- ridge rows and fast frames (issue 10)
+
+def _pixels(png):
+    import io
+
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _close(a, b):
+    d = np.abs(_pixels(a) - _pixels(b)).max(axis=2)
+    return d.max() <= 16 and (d > 2).mean() < 0.001
+
+
+def test_ridge_rows_bins_scales_and_clips():
+    s = lab.simulate("relu", "he", depth=15, width=30, n_inputs=64, bias=-0.25)
+    r = lab.ridge_rows(s)
+    assert r["layers"] == lab._layers_to_show(15) and len(r["heights"]) == len(r["layers"]) == 6
+    assert r["bins"].shape == (61,) and r["centers"].shape == (60,)
+    assert r["bins"][0] == r["lo"] < r["hi"] == r["bins"][-1]
+    for h, k, sd in zip(r["heights"], r["layers"], r["std"]):
+        assert h.shape == (60,) and h.min() >= 0 and h.max() <= 0.9 + 1e-12
+        assert sd == pytest.approx(np.std(s.a[k]))
+    # ReLU with a negative bias: the bin holding the zeros dwarfs the rest and is clipped
+    top, share = r["clipped"][-1]
+    assert top == 0 and 0.5 < share <= 1 and r["lo"] <= 0 < r["bins"][1]
+    smooth = lab.ridge_rows(lab.simulate("tanh", "glorot", depth=3, width=30, n_inputs=64))
+    assert smooth["clipped"] == [None, None, None] and smooth["layers"] == [0, 1, 2]
+
+
+def test_simulate_reuses_the_same_draws_for_every_bias():
+    a = lab.simulate("relu", "he", depth=4, width=20, n_inputs=32, bias=0.0, seed=3)
+    b = lab.simulate("tanh", "he", depth=4, width=20, n_inputs=32, bias=0.5, seed=3)
+    np.testing.assert_array_equal(a.z[0] + 0.5, b.z[0])  # same inputs and first weights
+    c = lab.simulate("relu", "he", depth=4, width=20, n_inputs=32, bias=0.0, seed=4)
+    assert not np.allclose(a.z[0], c.z[0])
+
+
+def test_a_bias_change_redraws_only_the_data_and_looks_the_same(widget):
+    from course_utils.widgets.base import fig_to_png
+    frame = widget.frame
+    full, panels = frame.full_draws, frame.panel_draws
+    for v in (-0.5, 0.25, 0.8):
+        widget.bias.value = v
+    assert (frame.full_draws, frame.panel_draws) == (full, panels)
+    assert _close(widget.png, fig_to_png(lab.render(widget.state), dpi=widget.dpi))
+    widget.activation.value = "tanh"  # the f/f' panel and the title, not the whole figure
+    assert frame.full_draws == full and frame.panel_draws > panels
+    assert _close(widget.png, frame.full_png())

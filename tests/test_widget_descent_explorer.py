@@ -147,3 +147,35 @@ def test_figures_do_not_pile_up():
             ex.progress.value = i % 3
     assert len(plt.get_fignums()) <= n0
     assert is_png(ex.png)
+
+
+# --------------------------------------------------------------------------- fast frames (issue 10)
+
+def _pixels(png):
+    import io
+
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _close(a, b):
+    d = np.abs(_pixels(a) - _pixels(b)).max(axis=2)
+    return d.max() <= 16 and (d > 2).mean() < 0.001
+
+
+def test_revealing_epochs_moves_only_the_paths_in_fixed_axes():
+    from course_utils.widgets.base import fig_to_png
+    ex = D.DescentExplorer(D.State(epochs=4, shown=4))
+    loss_ax = ex.picture.axes[3]
+    limits, legend_at = loss_ax.get_ylim(), loss_ax.get_legend()._loc
+    frame = ex.frame
+    full, panels = frame.full_draws, frame.panel_draws
+    for shown in (0, 2, 1, 3):
+        ex.progress.value = shown
+    assert (frame.full_draws, frame.panel_draws) == (full, panels)
+    # the loss axes span the whole budget and the legend stays put while epochs are revealed
+    assert loss_ax.get_ylim() == limits and loss_ax.get_legend()._loc == legend_at
+    assert _close(ex.png, fig_to_png(D.render(ex.state, ex.runs), dpi=ex.dpi))
+    ex.lr.value = 0.02  # new runs: the loss panel alone
+    assert frame.full_draws == full and frame.panel_draws == panels + 1
+    assert _close(ex.png, frame.full_png())

@@ -187,3 +187,35 @@ def test_no_figure_pile_up_over_50_callbacks(explorer):
 def test_bad_constructor_argument():
     with pytest.raises(ValueError, match="activation must be"):
         NE.NeuronExplorer(activation="tanh")
+
+
+# --------------------------------------------------------------------------- fast frames (issue 10)
+
+def _pixels(png):
+    import io
+
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _close(a, b):
+    """Same picture: a few pixels may differ slightly where a redrawn image meets a tick mark."""
+    d = np.abs(_pixels(a) - _pixels(b)).max(axis=2)
+    return d.max() <= 16 and (d > 2).mean() < 0.001
+
+
+def test_a_weight_change_redraws_only_what_moves_and_looks_the_same(explorer):
+    from course_utils.widgets.base import fig_to_png
+    frame = explorer.frame
+    full = frame.full_draws
+    for v in (-2.0, 0.5, 3.0):
+        explorer.w1.value = v
+    explorer.activation.value = "sigmoid"
+    assert frame.full_draws == full  # the axes, labels and legend were not drawn again
+    assert _close(explorer.png, fig_to_png(NE.render(explorer.state), dpi=explorer.dpi))
+    panels = frame.panel_draws
+    explorer.step_button.click()  # a new point in the history: that panel alone
+    assert frame.panel_draws == panels + 1 and frame.full_draws == full
+    assert _close(explorer.png, frame.full_png())
+    explorer.dataset.value = "logic: XOR"  # new axes: the whole figure
+    assert frame.full_draws > full and _close(explorer.png, frame.full_png())

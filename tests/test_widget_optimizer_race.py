@@ -212,3 +212,34 @@ def test_widget_rejects_bad_arguments():
         orc.OptimizerRace(chunk=0)
     with pytest.raises(ValueError, match="surface"):
         orc.OptimizerRace(surface="flat")
+
+
+# --------------------------------------------------------------------------- fast frames (issue 10)
+
+def _pixels(png):
+    import io
+
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _close(a, b):
+    d = np.abs(_pixels(a) - _pixels(b)).max(axis=2)
+    return d.max() <= 16 and (d > 2).mean() < 0.001
+
+
+def test_a_step_redraws_the_paths_not_the_contours_and_looks_the_same():
+    from course_utils.widgets.base import fig_to_png
+    w = orc.OptimizerRace(surface="rosenbrock", steps=5, chunk=3)
+    full = w.frame.full_draws
+    for k in range(1, 4):
+        w.w_play.value = k
+    w.w_momentum.value = 0.5  # a new race on the same surface
+    w.w_step.click()
+    assert w.frame.full_draws == full
+    assert _close(w.png, fig_to_png(orc.render(w.race), dpi=w.dpi))
+    w.w_lr_sgd.value = 1.0  # SGD diverges: its legend entry says so
+    w.w_step.click()
+    assert any(w.race.diverged.values())
+    assert any("diverged" in t.get_text() for t in w.picture.legend.get_texts())
+    assert _close(w.png, w.frame.full_png())

@@ -187,3 +187,74 @@ def test_default_step_is_interactive_speed():
     pg.step()
     # < 1 s on an idle 2-core CPU; generous here because tests share the machine
     assert time.perf_counter() - t0 < 5.0
+
+
+# --------------------------------------------------------------------------- fast frames (issue 10)
+
+def _pixels(png):
+    import io
+
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _close(a, b):
+    d = np.abs(_pixels(a) - _pixels(b)).max(axis=2)
+    return d.max() <= 16 and (d > 2).mean() < 0.001
+
+
+def test_loss_axis_grows_in_steps():
+    from course_utils.widgets.playground import loss_axis_end, loss_axis_top
+    assert [loss_axis_end(e) for e in (0, 5, 6, 10, 11, 20, 21, 50, 51, 100, 101)] == \
+        [5, 5, 10, 10, 20, 20, 50, 50, 100, 100, 200]
+    assert loss_axis_end(1999) == 2000
+    assert [loss_axis_top(v) for v in (0.69, 0.9, 0.96, 0.3, 0.24, 1.5, 4.0)] == \
+        [1.0, 1.0, 2.0, 0.5, 0.5, 2.0, 5.0]
+    for v in (0.01, 0.7, 3.3, 80.0):
+        assert loss_axis_top(v) >= 1.05 * v
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError):
+            loss_axis_end(bad)
+    with pytest.raises(ValueError):
+        loss_axis_top(float("nan"))
+
+
+def test_boundary_segments_is_the_half_level_line():
+    from course_utils.widgets.playground import boundary_segments
+    xs = ys = np.linspace(-1, 1, 41)
+    xx, yy = np.meshgrid(xs, ys)
+    p = 1 / (1 + np.exp(-10 * (xx ** 2 + yy ** 2 - 0.25)))  # 0.5 on the circle of radius 0.5
+    segs = boundary_segments(xs, ys, p)
+    assert len(segs) == 1 and segs[0].shape[1] == 2
+    np.testing.assert_allclose(np.hypot(*segs[0].T), 0.5, atol=0.01)
+    assert boundary_segments(xs, ys, np.full_like(p, 0.7)) == []        # no boundary in view
+    assert boundary_segments(xs, ys, np.where(xx > 0, np.nan, p)) == []  # diverged
+    with pytest.raises(ValueError, match="shape"):
+        boundary_segments(xs, ys[:-1], p)
+
+
+def test_a_training_step_redraws_only_the_data_and_looks_the_same(pg):
+    from course_utils.widgets.base import fig_to_png
+    pg.step()
+    pg.step(1)  # epoch 6: the loss axis grows to 10 epochs
+    frame = pg.frame
+    full, panels = frame.full_draws, frame.panel_draws
+    pg.step(1)
+    pg.step(2)  # epoch 9: same axes
+    assert (frame.full_draws, frame.panel_draws) == (full, panels)
+    assert _close(pg.png, fig_to_png(render(pg.trainer, pg.resolution), dpi=pg.dpi))
+    pg.w_act.value = "relu"  # a new network: its panel, not the whole figure
+    assert frame.full_draws == full and _close(pg.png, frame.full_png())
+
+
+def test_play_ticks_fast_and_skips_only_ticks_that_waited(pg):
+    import time
+    assert pg.play.interval <= 100  # 10 frames per second are possible
+    pg.play.value = 1
+    epoch = pg.trainer.epoch
+    pg._last_tick_end = time.monotonic() - 0.03  # a fresh tick, 30 ms after the last step
+    pg.play.value = 2
+    assert pg.trainer.epoch == epoch + pg.config.epochs_per_step
+    skipped = pg.skipped_ticks
+    pg.play.value = 3  # right after that step: it waited, skipped
+    assert pg.skipped_ticks == skipped + 1

@@ -385,8 +385,8 @@ class ActivationPicture:
         fig = self.fig
         start = (f"Activation lab: {state.activation}, {INITS[state.init]}, depth {state.depth}, "
                  f"width {state.width},")
-        split = 0.5 + (_text_width(fig, start, 11) - _text_width(fig, " bias +0.00, seed 0", 11)) / 2 \
-            / (fig.get_figwidth() * fig.dpi)
+        split = 0.5 + (_text_width(start, 11) - _text_width(" bias +0.00, seed 0", 11)) / 2 \
+            / (fig.get_figwidth() * 72)
         self.title_start.set_text(start)
         self.title_start.set_x(split)
         self.title_end.set_x(split)
@@ -448,15 +448,11 @@ class ActivationPicture:
                      self.title_end]
 
 
-def _text_width(fig, text: str, size: float) -> float:
-    """Width in pixels of ``text`` in the default font at ``size`` points, as ``fig`` draws it."""
+def _text_width(text: str, size: float) -> float:
+    """Width in points of ``text`` in the default font at ``size`` points (at any dpi)."""
     from matplotlib.font_manager import FontProperties
-    prop = FontProperties(size=size)
-    get_renderer = getattr(fig.canvas, "get_renderer", None)
-    if get_renderer is not None:
-        return get_renderer().get_text_width_height_descent(text, prop, ismath=False)[0]
     from matplotlib.textpath import TextToPath
-    return TextToPath().get_text_width_height_descent(text, prop, ismath=False)[0] * fig.dpi / 72
+    return TextToPath().get_text_width_height_descent(text, FontProperties(size=size), ismath=False)[0]
 
 
 def render(state: LabState):
