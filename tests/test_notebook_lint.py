@@ -235,3 +235,35 @@ def test_lint_finds_an_answer_printed_before_the_exercise(good):
     assert not any("printed in cell" in p for p in nbtools.lint_notebook(write(nb)))
     nb["cells"].insert(at, _md("Hint: `total = np.sum(values ** 2)` then `return float(np.sqrt(total / len(values)))`"))
     assert any("the solution of 'ex_rms' is printed in cell" in p for p in nbtools.lint_notebook(write(nb)))
+
+
+# ---- the Measured line: header numbers come from the benchmark table ------------------
+
+def test_measured_line_comes_from_the_benchmark_table(good, tmp_path):
+    nb, write = good
+    bench = {"full": {"00_welcome.ipynb": {"seconds": 15.8, "headline": "accuracy = 97.2% ✓", "date": "2026-12-02",
+                                           "machine": "2 cores (x), 24 GiB RAM", "status": "ok"}},
+             "fast": {"00_welcome.ipynb": {"seconds": 12.7}}}
+    line = nbtools.measured_line("00_welcome.ipynb", bench)
+    assert line == ("**Measured** (`make bench`, 2026-12-02, 2 CPU cores): accuracy = 97.2% ✓. "
+                    "Time to run: full run 16 s, fast mode 13 s.")
+    assert nbtools.measured_line("07_new.ipynb", bench) is None          # not benchmarked yet: nothing to check
+    nb = copy.deepcopy(nb)
+    nb["cells"][0]["source"] = nbtools.MEASURED_RE.sub("", nbtools._src(nb["cells"][0]))
+    assert nbtools.sync_notebook(nb, "00_welcome.ipynb", bench=bench) is True
+    head = nbtools._src(nb["cells"][0])
+    assert line in head and head.index("**Headline:**") < head.index("**Measured**")
+    assert nbtools.sync_notebook(nb, "00_welcome.ipynb", bench=bench) is False   # idempotent
+    bench["full"]["00_welcome.ipynb"]["headline"] = "accuracy = 97.9% ✓"         # a new bench run
+    assert nbtools.sync_notebook(nb, "00_welcome.ipynb", bench=bench) is True
+    assert "97.9%" in nbtools._src(nb["cells"][0]) and "97.2%" not in nbtools._src(nb["cells"][0])
+
+
+def test_lint_fails_when_the_header_disagrees_with_the_benchmark(good):
+    nb, write = good
+    if nbtools.measured_line("00_welcome.ipynb") is None:
+        pytest.skip("00 has no benchmark row yet")
+    nb = copy.deepcopy(nb)
+    head = nbtools._src(nb["cells"][0])
+    nb["cells"][0]["source"] = nbtools.MEASURED_RE.sub("**Measured** (typed by hand): 99.9%.", head)
+    assert any("Measured" in p for p in nbtools.lint_notebook(write(nb)))

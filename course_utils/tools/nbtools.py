@@ -53,6 +53,30 @@ def install_line(setting: dict | None = None) -> str:
     return f'%pip install -q "hands-on-dl @ git+https://github.com/{s["repository"]}@{s["release"]}"'
 
 
+BENCH_JSON = REPO_ROOT / "benchmarks" / "BENCHMARKS.json"
+MEASURED_RE = re.compile(r"^\*\*Measured\*\*.*$", re.M)
+
+
+def measured_line(nb_name: str, bench: dict | None = None) -> str | None:
+    """The header's ``**Measured**`` line for ``nb_name``, made from benchmarks/BENCHMARKS.json.
+
+    It quotes the full run's headline exactly as `make bench` recorded it, and the run times, so the
+    header cannot drift from the benchmark table (the lint compares; `make sync` rewrites). ``None``
+    when the notebook has no full-mode benchmark yet.
+    """
+    if bench is None:
+        bench = json.loads(BENCH_JSON.read_text()) if BENCH_JSON.exists() else {}
+    full = bench.get("full", {}).get(nb_name)
+    if not full:
+        return None
+    fast = bench.get("fast", {}).get(nb_name)
+    cores = re.match(r"(\d+) cores", full.get("machine", ""))
+    where = f"{cores.group(1)} CPU cores" if cores else "the reference machine"
+    times = f"full run {full['seconds']:.0f} s" + (f", fast mode {fast['seconds']:.0f} s" if fast else "")
+    return (f"**Measured** (`make bench`, {full['date']}, {where}): {full['headline']}. "
+            f"Time to run: {times}.")
+
+
 def select_notebooks(folder: str | Path, nb: str | None = None, first: int = 0) -> list[Path]:
     """Course notebooks ``NN_slug.ipynb`` in ``folder`` with NN >= ``first``, sorted.
 
@@ -129,6 +153,11 @@ def lint_notebook(path: str | Path, setting: dict | None = None, min_exercises: 
         problems.append("first cell lacks the Colab badge derived from [tool.course] (run `make sync`)")
     if not re.search(r"^\*\*Headline:\*\*\s+\S", head, re.M):
         problems.append("first cell lacks the '**Headline:** ...' line")
+    expected = measured_line(path.name)
+    found = MEASURED_RE.search(head)
+    if expected is not None and (found is None or found.group(0).strip() != expected):
+        problems.append("first cell's '**Measured**' line differs from benchmarks/BENCHMARKS.json "
+                        "(run `make sync`; numbers in the header come from `make bench`)")
 
     # 2. objectives, prerequisites, time to run (in the first two markdown cells)
     intro = "\n".join(_src(c) for c in cells[:3] if c.get("cell_type") == "markdown")
@@ -210,12 +239,13 @@ def main_path(cells: list) -> list:
 
 
 def prose_words(cells: list) -> int:
-    """Words of markdown prose in ``cells``, leaving out written-answer model answers and <details> answers."""
+    """Words of markdown prose in ``cells``, leaving out written-answer model answers, <details> answers and
+    the generated ``**Measured**`` line."""
     words = 0
     for c in cells:
         if c.get("cell_type") != "markdown" or (_nbg(c).get("solution") and _nbg(c).get("grade")):
             continue
-        words += len(DETAILS_RE.sub(" ", _src(c)).split())
+        words += len(MEASURED_RE.sub(" ", DETAILS_RE.sub(" ", _src(c))).split())   # generated, not prose
     return words
 
 
@@ -373,8 +403,9 @@ def strip_notebook(nb: dict) -> bool:
     return json.dumps(nb, sort_keys=True) != before
 
 
-def sync_notebook(nb: dict, nb_name: str, setting: dict | None = None) -> bool:
-    """Rewrite the badge and the Colab install line from the setting; True if changed."""
+def sync_notebook(nb: dict, nb_name: str, setting: dict | None = None, bench: dict | None = None) -> bool:
+    """Rewrite the badge and the Colab install line from the setting, and the header's ``**Measured**``
+    line from the benchmark table (added after the ``**Headline:**`` line if missing); True if changed."""
     setting = setting or course_setting()
     before = json.dumps(nb, sort_keys=True)
     for c in nb.get("cells", []):
@@ -383,6 +414,16 @@ def sync_notebook(nb: dict, nb_name: str, setting: dict | None = None) -> bool:
         new = INSTALL_RE.sub(lambda _: install_line(setting), new)
         if new != src:
             c["source"] = new
+    cells = nb.get("cells", [])
+    measured = measured_line(nb_name, bench)
+    if measured and cells and cells[0].get("cell_type") == "markdown":
+        head = _src(cells[0])
+        # one Measured paragraph, right after the Headline paragraph (which may span several lines)
+        new = re.sub(r"\n*^\*\*Measured\*\*[^\n]*$", "", head, flags=re.M)
+        new = re.sub(r"(^\*\*Headline:\*\*.*?)(?=\n[ \t]*\n|\Z)", lambda m: m.group(1) + "\n\n" + measured, new,
+                     count=1, flags=re.M | re.S)
+        if new != head:
+            cells[0]["source"] = new
     return json.dumps(nb, sort_keys=True) != before
 
 
