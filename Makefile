@@ -11,7 +11,7 @@ NB   ?=
 ARGS ?=
 JOBS ?= 2
 
-.PHONY: help setup run test bench-tests compat lab bench strip sync lint student grade browser hooks clean
+.PHONY: help setup run test bench-tests compat lab bench bench-widgets strip sync lint student grade browser hooks clean
 
 help:
 	@echo "make setup   create .venv and install the course (idempotent)"
@@ -20,6 +20,7 @@ help:
 	@echo "make compat  the tests on the oldest supported libraries (pyproject 'oldest', in .venv-oldest)"
 	@echo "make lab     open JupyterLab on the course"
 	@echo "make bench   full-mode run; writes benchmarks/BENCHMARKS.md"
+	@echo "make bench-widgets  widget frame times (and the oldest stack's, if .venv-oldest exists); writes benchmarks/WIDGETS.md"
 	@echo "make bench-tests   make test, then its cost per notebook into benchmarks/BENCHMARKS.md"
 	@echo "make strip   remove outputs from notebooks/ (before committing)"
 	@echo "make hooks   refuse commits of notebooks with outputs (git pre-commit hook)"
@@ -45,6 +46,13 @@ bench: setup
 	$(PY) -m course_utils.tools.run --out build/bench $(if $(NB),--nb $(NB)) $(if $(filter 1 true True,$(FAST)),--fast) --bench benchmarks/BENCHMARKS.md $(ARGS)
 	@# the headers' **Measured** lines follow the table (the lint compares them)
 	$(PY) -m course_utils.tools.nbtools sync notebooks
+
+# Control change -> new picture and Play frames/s of every widget, headless, on this stack and (when
+# `make compat` has built it) on the oldest supported one: benchmarks/WIDGETS.md and .json.
+bench-widgets: setup
+	$(PY) -m course_utils.tools.widget_bench
+	@if test -x $(OLDEST)/bin/python; then $(OLDEST)/bin/python -m course_utils.tools.widget_bench; \
+	  else echo "bench-widgets: no $(OLDEST) (make compat builds it): the oldest-stack section is not updated"; fi
 
 # Two pytest workers on two cores: one BLAS/OpenMP thread each avoids oversubscription. Tests run in
 # groups (tests/conftest.py): a notebook's nbval cells together, each student run and each module apart.
