@@ -582,12 +582,14 @@ class Trainer:
 
     # -- pictures -------------------------------------------------------------------
     def extent(self, margin: float = 0.5) -> tuple:
-        """(xmin, xmax, ymin, ymax) covering every point with at least ``margin`` to spare,
-        rounded outward to whole units: a little more noise or another seed keeps the view
-        (and the widget redraws the points, not the axes)."""
+        """(xmin, xmax, ymin, ymax) covering every point with at least ``margin`` to spare:
+        symmetric about 0 (where the toy sets are centred), each half-width rounded up to an
+        even number, so that more noise or another seed mostly keeps the view, as
+        TensorFlow Playground's fixed square does (and the widget redraws the points, not
+        the axes)."""
         pts = np.r_[self.X_train, self.X_test]
-        lo, hi = np.floor(pts.min(axis=0) - margin), np.ceil(pts.max(axis=0) + margin)
-        return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+        half = np.ceil((np.abs(pts).max(axis=0) + margin) / 2) * 2
+        return float(-half[0]), float(half[0]), float(-half[1]), float(half[1])
 
     def grid_activations(self, resolution: int = 50) -> dict:
         """Every node's output over a grid of the plane, computed in NumPy from the weights.
