@@ -152,6 +152,13 @@ def test_frame_live_axes_panels_and_sprites():
         png = frame.png(live=live, key="fig", panels={right: right.get_ylim()}, sprites=[legend])
     assert frame.full_draws == 5 and frame.panel_draws == 1  # only the right panel was redrawn
     assert np.abs(_pixels(png) - _pixels(frame.full_png())).max() <= 2
+    pngs = {}
+    for k in (0, 2, 0, 2):  # a panel key that comes back: its pixels are pasted, not drawn
+        right.set_ylim(0, 1 + k)
+        png = frame.png(live=live, key="fig", panels={right: right.get_ylim()}, sprites=[legend])
+        assert pngs.setdefault(k, png) == png
+    assert len(frame._panel_cache) == 2
+    assert np.abs(_pixels(png) - _pixels(frame.full_png())).max() <= 2
     frame.png(live=[left], key="fig")  # a whole Axes can be live too
     assert np.abs(_pixels(frame.png(live=[left], key="fig")) - _pixels(frame.full_png())).max() == 0
 

@@ -27,6 +27,9 @@ import numpy as np
 __all__ = ["fig_to_png", "Explorer", "is_png", "Frame", "png_bytes", "in_draw_order", "PNG_LEVEL"]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: panels a Frame keeps the pixels of, to paste back when a panel's key comes back (a slider
+#: moved to and fro): about 0.5 MB each
+PANEL_CACHE = 24
 #: zlib level of the widgets' PNGs: 1 encodes several times faster than matplotlib's
 #: savefig (Pillow, level 6) for files of about the same size (flat colours and lines).
 PNG_LEVEL = 1
@@ -85,7 +88,8 @@ class Frame:
     - panels: an Axes (or any other artist) listed in ``panels`` with a key of its own is
       redrawn alone into the kept background when only its key changed (an Axes with its
       ticks, labels and legend), not the whole figure; if what it covers overlaps another
-      Axes or a figure-level text, the whole background is redrawn instead;
+      Axes or a figure-level text, the whole background is redrawn instead. The last panels
+      drawn are kept (:data:`PANEL_CACHE`): a panel whose key comes back is pasted, not drawn;
     - every frame, the ``live`` parts are drawn over the background, in the order given: an
       ``Axes`` in full (its data, ticks, labels and title), any other artist on its own
       (data that move in a fixed frame: set_data, set_array, set_text ...);
@@ -111,7 +115,8 @@ class Frame:
         self._key = None
         self._panel_keys = {}
         self._boxes = {}       # id(panel) -> what it covers (display Bbox), from its last draw
-        self._sprites = {}     # id(artist) -> (rows, cols, RGBA layer, alpha)
+        self._sprites = {}     # id(artist) -> (rows, cols, what it adds, what it lets through)
+        self._panel_cache = {}  # (id(panel), key) -> (box, rows, cols, pixels), the newest last
         self._live = []
         self.full_draws = 0    # frames that redrew the whole background (for tests and tuning)
         self.panel_draws = 0   # panels redrawn alone
@@ -156,6 +161,7 @@ class Frame:
             for a in axes:
                 a.set_visible(True)
         self._background = self._buffer().copy()
+        self._panel_cache.clear()  # new axes may reuse the ids of old ones
         self._panel_keys = {id(a): k for a, k in panels.items()}
         self._boxes = {}
         if panels:
@@ -164,9 +170,10 @@ class Frame:
             self._boxes.update({id(a): self._extent(a, renderer) for a in panels})
         self.full_draws += 1
 
-    def _redraw_panels(self, changed) -> bool:
-        """Redraw the changed panels into the background; False (nothing drawn) if what one
-        covers, before or after the change, overlaps another part of the background."""
+    def _redraw_panels(self, changed, keys) -> bool:
+        """Redraw the changed panels into the background (or paste what a panel looked like
+        the last time it had the same key); False (nothing drawn) if what one covers, before
+        or after the change, overlaps another part of the background."""
         import math
         from matplotlib.colors import to_rgba
         from matplotlib.transforms import Bbox
@@ -180,7 +187,8 @@ class Frame:
             old = self._boxes.get(id(a))
             if old is None:
                 return False
-            new_boxes[id(a)] = self._extent(a, renderer)
+            cached = self._panel_cache.get((id(a), keys[a]))
+            new_boxes[id(a)] = cached[0] if cached else self._extent(a, renderer)
             region = Bbox.union([old, new_boxes[id(a)]]).padded(2)
             boxes = [b for i, b in self._boxes.items() if i != id(a)] + others
             if any(region.overlaps(b) for b in boxes):
@@ -195,7 +203,21 @@ class Frame:
             top, bottom = max(0, height - math.ceil(region.y1)), min(height, height - math.floor(region.y0))
             buf[top:bottom, x0:x1] = face
         for a in changed:
-            a.draw(renderer)  # an Axes leaves out its live (animated) artists
+            key = (id(a), keys[a])
+            if key in self._panel_cache:
+                box, rows, cols, pixels = self._panel_cache.pop(key)
+                buf[rows, cols] = pixels
+            else:
+                a.draw(renderer)  # an Axes leaves out its live (animated) artists
+                box = new_boxes[id(a)]
+                x0, x1 = max(0, math.floor(box.x0) - 2), min(width, math.ceil(box.x1) + 2)
+                top = max(0, height - math.ceil(box.y1) - 2)
+                bottom = min(height, height - math.floor(box.y0) + 2)
+                rows, cols = slice(top, bottom), slice(x0, x1)
+                pixels = buf[rows, cols].copy()
+            self._panel_cache[key] = (box, rows, cols, pixels)  # the newest last
+            while len(self._panel_cache) > PANEL_CACHE:
+                self._panel_cache.pop(next(iter(self._panel_cache)))
             self._boxes[id(a)] = new_boxes[id(a)]
             self.panel_draws += 1
         self._background = buf.copy()
@@ -250,7 +272,7 @@ class Frame:
                 if not isinstance(a, Axes) and not a.get_animated():
                     a.set_animated(True)  # made since the background was drawn
             changed = [a for a, k in panels.items() if self._panel_keys.get(id(a)) != k]
-            if changed and not self._redraw_panels(changed):
+            if changed and not self._redraw_panels(changed, panels):
                 self._draw_background(live, panels)
                 self._make_sprites(sprites)
             else:
