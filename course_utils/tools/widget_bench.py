@@ -303,8 +303,10 @@ def markdown(data: dict) -> str:
              "Written by `make bench-widgets` (`python -m course_utils.tools.widget_bench`, run in each",
              "stack's venv; a widget is one line in its `CASES`). A frame: setting a control's `.value`",
              "headless (its callbacks run as in the kernel) until the new PNG is in the widget's image;",
-             f"median and 90th percentile over {N_CHANGES} changes after {N_WARMUP} warm-up changes, and the "
-             "median CPU time of",
+             f"median and 90th percentile over {N_CHANGES} changes after {N_WARMUP} warm-up changes (values spread "
+             "over the",
+             "control's range or options; a control with few positions gets each about twice, so kept panels",
+             "count as they do for a learner moving a slider to and fro), and the median CPU time of",
              "the process (close to the wall time on an idle machine; above it when TensorFlow or BLAS use",
              "both cores). Play: the Play control ticked at its interval as the browser does, for a few",
              "seconds (ticks that arrive during a frame wait; the widget drops those that waited): frames",
@@ -345,6 +347,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=OUT, help="Markdown table to write (and its .json)")
     ap.add_argument("--no-write", action="store_true", help="print only")
     ap.add_argument("-n", type=int, default=N_CHANGES, help="changes per row")
+    ap.add_argument("--strict", action="store_true", help="exit 1 if a row misses its target")
     ap.add_argument("--stack", help="section name (default: 'oldest' on the pyproject 'oldest' pins, "
                     "else 'current')")
     args = ap.parse_args(argv)
@@ -354,7 +357,9 @@ def main(argv=None) -> int:
     if not args.no_write and not args.only and args.n == N_CHANGES:
         write(section, args.out)
         print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
-    return 0 if all(r["met"] for r in section["rows"]) else 1
+    met = sum(r["met"] for r in section["rows"])
+    print(f"{met} of {len(section['rows'])} rows meet their target")
+    return 0 if met == len(section["rows"]) or not args.strict else 1
 
 
 if __name__ == "__main__":
