@@ -243,3 +243,17 @@ def test_a_step_redraws_the_paths_not_the_contours_and_looks_the_same():
     assert any(w.race.diverged.values())
     assert any("diverged" in t.get_text() for t in w.picture.legend.get_texts())
     assert _close(w.png, w.frame.full_png())
+
+
+def test_default_race_reaches_the_minimum():
+    """Issue 9: the race a learner opens with no arguments must end somewhere: on the bowl, within 300
+    steps, Adam and momentum come within 0.01 of the minimum, and plain SGD is still on its way."""
+    w = orc.OptimizerRace(steps=300)
+    race = w.race
+    assert race.surface.key == "bowl"
+    target = np.asarray(race.surface.minima[0], dtype=float)
+    dist = {name: float(np.linalg.norm(p[-1] - target)) for name, p in race.paths.items()}
+    fast = [n for n in dist if "adam" in n.lower() or "momentum" in n.lower()]
+    assert fast and all(dist[n] < 0.01 for n in fast), dist
+    sgd = [n for n in dist if n.lower() == "sgd"]
+    assert sgd and dist[sgd[0]] > 0.01, dist

@@ -421,12 +421,13 @@ class OptimizerRace(Explorer):
 
     Parameters
     ----------
-    surface : str            initial surface (one of :data:`SURFACES`)
+    surface : str            initial surface (one of :data:`SURFACES`); the default, the bowl, is the one
+                             where a race ends at the minimum (Rosenbrock's valley takes thousands of steps)
     steps : int >= 0         steps run before the first picture
     chunk : int >= 1         steps per click of "Step" and per tick of "Play"
     """
 
-    def __init__(self, surface: str = "rosenbrock", steps: int = 0, chunk: int = 20):
+    def __init__(self, surface: str = "bowl", steps: int = 0, chunk: int = 20):
         s = _surface(surface)
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps must be an int >= 0, got {steps!r}")
