@@ -54,13 +54,13 @@ bench-widgets: setup
 	@if test -x $(OLDEST)/bin/python; then $(OLDEST)/bin/python -m course_utils.tools.widget_bench; \
 	  else echo "bench-widgets: no $(OLDEST) (make compat builds it): the oldest-stack section is not updated"; fi
 
-# Two pytest workers on two cores: one BLAS/OpenMP thread each avoids oversubscription. Tests run in
-# groups (tests/conftest.py): a notebook's nbval cells together, each student run and each module apart.
+# Two pytest workers on two cores: one BLAS/OpenMP thread each avoids oversubscription. Tests are handed
+# out by file: a notebook's nbval cells share one kernel.
 # The time each notebook costs the suite goes to build/test-times.json (`make bench-tests` tabulates it).
 TEST_TIMES ?= build/test-times.json
 test: setup browser
 	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 COURSE_TEST_TIMES=$(TEST_TIMES) \
-	  $(PY) -m pytest -n $(JOBS) --dist loadgroup \
+	  $(PY) -m pytest -n $(JOBS) --dist loadfile \
 	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q --durations=12
 
 # `make test`, then its cost per notebook into benchmarks/BENCHMARKS.md (and the extrapolation to 28 notebooks).
@@ -77,7 +77,7 @@ compat:
 	@set -o pipefail; $(OLDEST)/bin/python -m pip install -qq -e ".[oldest,dev]" 2>&1 | grep -v "is ignored: it is neither" ; \
 	  status=$${PIPESTATUS[0]}; test $$status -eq 0 || { echo "pip install failed ($$status)"; exit $$status; }
 	@$(OLDEST)/bin/python -c 'import tensorflow as tf, keras, numpy, ipywidgets; print("compat: TensorFlow", tf.__version__, "Keras", keras.__version__, "NumPy", numpy.__version__, "ipywidgets", ipywidgets.__version__)' 2>/dev/null
-	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(OLDEST)/bin/python -m pytest -n $(JOBS) --dist loadgroup \
+	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(OLDEST)/bin/python -m pytest -n $(JOBS) --dist loadfile \
 	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q -p no:cacheprovider \
 	  --ignore=tests/test_browser.py --ignore=tests/test_versions.py
 

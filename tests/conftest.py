@@ -4,8 +4,7 @@
   (every cell must run; a hook below also applies nbgrader's scoring rule to the test cells of that same
   execution, so "instructor full marks" needs no run of its own), and its student version once in
   tests/test_student_runs.py (zero points, every cell runs).
-* Tests are scheduled in groups (`--dist loadgroup`): a notebook's nbval cells share a kernel and stay
-  together; each student run, and each other test module, is a group of its own.
+* Tests are scheduled by file (`--dist loadfile`): a notebook's nbval cells share a kernel and stay together.
 * Student versions are made once per session for all workers (a file lock; nbgrader's
   generate_assignment takes seconds per notebook).
 * `COURSE_TEST_TIMES=<file>` writes the time each notebook cost the suite (`make bench-tests`).
@@ -67,16 +66,6 @@ def student_dir(tmp_path_factory):
 # Registered on the plugin manager, not left as conftest hooks: conftest hooks that take an item only
 # see items under tests/, and these must also see the notebooks/*.ipynb items nbval collects.
 
-def _group(item) -> str:
-    path = Path(str(item.fspath))
-    if path.suffix == ".ipynb":
-        return f"nbval-{path.stem}"
-    callspec = getattr(item, "callspec", None)
-    if path.name == "test_student_runs.py" and callspec is not None:
-        return f"student-{callspec.id}"
-    return f"module-{path.stem}"
-
-
 def _nbgrader_points(item):
     """(points, max) nbgrader would give the test cell nbval just ran, or None for other cells."""
     cell = getattr(item, "cell", None)
@@ -106,12 +95,6 @@ class _SuitePlugin:
     def __init__(self):
         self.times: dict = {}
         self.start = time.time()
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, config, items):
-        for item in items:
-            if not any(True for _ in item.iter_markers("xdist_group")):
-                item.add_marker(pytest.mark.xdist_group(_group(item)))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
