@@ -84,7 +84,7 @@ def _nbgrader_points(item):
 def _cost_key(nodeid: str):
     """("03_backpropagation", "nbval"|"student") for a notebook's tests, ("other", module) for the rest."""
     path = nodeid.split("::")[0]
-    if path.endswith(".ipynb"):
+    if path.endswith(".ipynb") and path.startswith("notebooks/"):
         return Path(path).stem, "nbval"
     if path.endswith("test_student_runs.py") and "[" in nodeid:
         return nodeid.split("[", 1)[1].split("]")[0], "student"
