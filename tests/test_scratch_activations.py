@@ -341,3 +341,11 @@ def test_train_deep_mlp_validation():
     net = A.train_deep_mlp(X, y, "relu", "he", 0.1, depth=1, width=2, epochs=1)
     with pytest.raises(ValueError, match="X must have 5 features"):
         net.accuracy(np.zeros((3, 4)), np.zeros(3, int))
+
+
+def test_init_weights_has_one_home():
+    """The activation lab and train_deep_mlp draw their weights with the same function."""
+    from course_utils.widgets import activation_lab
+    assert activation_lab.init_weights is scratch.init_weights
+    with pytest.raises(TypeError, match="fan_out must be an int"):
+        scratch.init_weights(3, 2.0, "he", np.random.default_rng(0))

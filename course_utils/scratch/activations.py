@@ -37,7 +37,7 @@ __all__ = [
     "step", "step_grad", "linear", "linear_grad", "sigmoid", "sigmoid_grad", "tanh", "tanh_grad",
     "relu", "relu_grad", "leaky_relu", "leaky_relu_grad", "elu", "elu_grad", "gelu", "gelu_grad",
     "softmax", "softmax_jacobian", "ACTIVATION_NAMES", "activation", "dead_units", "dead_share",
-    "dead_on_box", "INIT_SCHEMES", "DeepMLP", "train_deep_mlp",
+    "dead_on_box", "INIT_SCHEMES", "init_weights", "DeepMLP", "train_deep_mlp",
 ]
 
 _SQRT2 = math.sqrt(2.0)
@@ -346,15 +346,32 @@ def dead_on_box(W, b, low: float = 0.0, high: float = 1.0):
 INIT_SCHEMES = ("small", "large", "glorot", "he")
 
 
-def _draw(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator) -> np.ndarray:
+def init_weights(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator) -> np.ndarray:
+    """Draw a weight matrix of shape (fan_in, fan_out) with one of :data:`INIT_SCHEMES`.
+
+    - ``small``: normal, std 0.01 (signals shrink layer by layer)
+    - ``large``: normal, std 1 (signals grow; sigmoid/tanh saturate)
+    - ``glorot``: uniform in ±sqrt(6 / (fan_in + fan_out)) (variance 2 / (fan_in + fan_out))
+    - ``he``: normal, std sqrt(2 / fan_in) (keeps the variance of ReLU layers constant)
+
+    The one home of these four draws: :func:`train_deep_mlp` and the activation lab both use it.
+    """
+    for name, v in (("fan_in", fan_in), ("fan_out", fan_out)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__}: {v!r}")
+        if v < 1:
+            raise ValueError(f"{name} must be >= 1, got {v}")
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"scheme must be one of {list(INIT_SCHEMES)}, got {scheme!r}")
+    fan_in, fan_out = int(fan_in), int(fan_out)
     if scheme == "small":
         return rng.normal(0.0, 0.01, size=(fan_in, fan_out))
     if scheme == "large":
         return rng.normal(0.0, 1.0, size=(fan_in, fan_out))
     if scheme == "glorot":
-        lim = math.sqrt(6.0 / (fan_in + fan_out))
+        lim = np.sqrt(6.0 / (fan_in + fan_out))
         return rng.uniform(-lim, lim, size=(fan_in, fan_out))
-    return rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+    return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
 
 
 class DeepMLP:
@@ -478,7 +495,7 @@ def train_deep_mlp(X, y, activation: str = "relu", init: str = "he", learning_ra
         raise ValueError("y must contain at least 2 classes")
     rng = np.random.default_rng(seed)
     sizes = [d] + [int(width)] * int(depth) + [k]
-    weights = [(_draw(i, o, init, rng), np.zeros(o)) for i, o in zip(sizes[:-1], sizes[1:])]
+    weights = [(init_weights(i, o, init, rng), np.zeros(o)) for i, o in zip(sizes[:-1], sizes[1:])]
     Y = np.eye(k)[y]
     losses, diverged = [], False
     lr = float(learning_rate)

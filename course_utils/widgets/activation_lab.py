@@ -24,6 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..scratch.activations import ACTIVATION_NAMES, activation as _activation
+from ..scratch.activations import init_weights  # noqa: F401  (the one home of the four schemes)
 from .base import Explorer
 
 __all__ = ["INITS", "init_weights", "simulate", "dead_share_per_layer", "flat_share_per_layer",
@@ -48,28 +49,6 @@ def _check_int(name: str, v, lo: int, hi: int | None = None) -> int:
         rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
         raise ValueError(f"{name} must be {rng}, got {v}")
     return int(v)
-
-
-def init_weights(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator) -> np.ndarray:
-    """Draw a weight matrix of shape (fan_in, fan_out) with one of :data:`INITS`.
-
-    - ``small``: normal, std 0.01 (signals shrink layer by layer)
-    - ``large``: normal, std 1 (signals grow; sigmoid/tanh saturate)
-    - ``glorot``: uniform in ±sqrt(6 / (fan_in + fan_out)) (variance 2 / (fan_in + fan_out))
-    - ``he``: normal, std sqrt(2 / fan_in) (keeps the variance of ReLU layers constant)
-    """
-    fan_in = _check_int("fan_in", fan_in, 1)
-    fan_out = _check_int("fan_out", fan_out, 1)
-    if scheme not in INITS:
-        raise ValueError(f"scheme must be one of {list(INITS)}, got {scheme!r}")
-    if scheme == "small":
-        return rng.normal(0.0, 0.01, size=(fan_in, fan_out))
-    if scheme == "large":
-        return rng.normal(0.0, 1.0, size=(fan_in, fan_out))
-    if scheme == "glorot":
-        lim = np.sqrt(6.0 / (fan_in + fan_out))
-        return rng.uniform(-lim, lim, size=(fan_in, fan_out))
-    return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
 
 
 @dataclass
