@@ -11,3 +11,7 @@ from .backprop import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403
 from .descent import *  # noqa: F401,F403
 from .neurons import *  # noqa: F401,F403
+from .generalization import *  # noqa: F401,F403
+from .regularization import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pipelines import *  # noqa: F401,F403
