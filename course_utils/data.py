@@ -248,6 +248,23 @@ def _load_wine(source: str) -> Dataset:
     return _sklearn("load_wine", "wine", "Wine recognition: 13 chemical features of 178 wines, 3 cultivars.")
 
 
+def _load_sample_images(source: str) -> Dataset:
+    """scikit-learn's two sample photos (china.jpg, flower.jpg), decoded by Pillow."""
+    import sklearn.datasets as skd
+    b = skd.load_sample_images()
+    X = np.stack([np.asarray(im, dtype=np.uint8) for im in b.images])   # (2, 427, 640, 3)
+    y = np.arange(len(X), dtype=np.int64)                                # 0 = china, 1 = flower
+    _verify_bundled("sample_images", X, y)
+    names = [os.path.splitext(os.path.basename(str(f)))[0] for f in b.filenames]
+    return Dataset("sample_images", X, y, target_names=names,
+                   source="bundled: sklearn.datasets.load_sample_images",
+                   description="Two real colour photos, 427x640x3 uint8 (0-255): X[0] 'china' (a temple), "
+                               "X[1] 'flower'; y is just their index. Flickr photos under CC BY 2.0 "
+                               "(china.jpg by danielbuechele, flower.jpg by vultilion), shipped with "
+                               "scikit-learn. Decoded from JPEG by Pillow: another Pillow/libjpeg may "
+                               "differ in a few pixel values (the checksum check then warns).")
+
+
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
@@ -315,6 +332,7 @@ REGISTRY: dict[str, tuple[Callable[..., Dataset], tuple[str, ...]]] = {
     "breast_cancer": (_load_breast_cancer, ("bundled",)),
     "diabetes": (_load_diabetes, ("bundled",)),
     "wine": (_load_wine, ("bundled",)),
+    "sample_images": (_load_sample_images, ("bundled",)),
     "mnist": (_load_mnist, ("bundled", "full")),
     **{k: (_toy_loader(k), ("generated",)) for k in TOY_NAMES},
 }
@@ -349,7 +367,7 @@ def load(name: str, source: str = "auto", verbose: bool = True, **kwargs) -> Dat
     name : str
         One of :func:`names`: ``digits`` (1797, 64), ``iris`` (150, 4), ``breast_cancer``
         (569, 30), ``diabetes`` (442, 10, regression), ``wine`` (178, 13), ``mnist``
-        (N, 28, 28) uint8, or a toy set (``circle``, ``xor``, ``gaussian``, ``spiral``,
+        (N, 28, 28) uint8, ``sample_images`` (2, 427, 640, 3) uint8 (two real photos), or a toy set (``circle``, ``xor``, ``gaussian``, ``spiral``,
         ``moons``; keyword arguments go to :func:`toy`).
     source : {"auto", "bundled", "full"}
         ``auto``: the full public dataset if it is cached or can be downloaded, else the

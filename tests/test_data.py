@@ -198,3 +198,21 @@ def test_unreachable_server_falls_back(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "MNIST_URL", "http://127.0.0.1:9/mnist.npz")  # discard port: refused
     ds = cu.data.load("mnist")
     assert ds.source.startswith("bundled") and "could not download" in ds.extra["fallback_reason"]
+
+
+def test_sample_images_two_real_photos(capsys):
+    """sklearn's china.jpg and flower.jpg: real photos, bundled, CC BY 2.0 in the manifest."""
+    ds = data.load("sample_images")
+    assert "bundled" in capsys.readouterr().out
+    assert ds.X.shape == (2, 427, 640, 3) and ds.X.dtype == np.uint8
+    assert ds.y.tolist() == [0, 1] and ds.target_names == ["china", "flower"]
+    assert ds.X.min() == 0 and ds.X.max() == 255
+    assert not np.array_equal(ds.X[0], ds.X[1])
+    assert ds.X.reshape(2, -1, 3).std(axis=1).min() > 20   # colour photos, not flat test patterns
+    entry = data.info("sample_images")
+    assert entry["kind"] == "bundled" and entry["sha256"] == data.array_sha256(ds.X, ds.y)
+    assert "CC BY 2.0" in entry["license"] and "CC BY 2.0" in ds.description
+    with pytest.raises(ValueError, match="no full"):
+        data.load("sample_images", source="full")
+    with pytest.raises(TypeError, match="no extra arguments"):
+        data.load("sample_images", size=64)
