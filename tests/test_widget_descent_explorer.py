@@ -176,6 +176,42 @@ def test_revealing_epochs_moves_only_the_paths_in_fixed_axes():
     # the loss axes span the whole budget and the legend stays put while epochs are revealed
     assert loss_ax.get_ylim() == limits and loss_ax.get_legend()._loc == legend_at
     assert _close(ex.png, fig_to_png(D.render(ex.state, ex.runs), dpi=ex.dpi))
-    ex.lr.value = 0.02  # new runs: the loss panel alone
+    ex.lr.value = 0.02  # new runs: new curves and title over the same axes, nothing redrawn
+    assert (frame.full_draws, frame.panel_draws) == (full, panels)
+    assert loss_ax.get_ylim() == limits and "lr 0.02" in loss_ax.get_title()
+    assert _close(ex.png, fig_to_png(D.render(ex.state, ex.runs), dpi=ex.dpi))
+    ex.batch.value = 4  # the same: the legend does not name the mini-batch size, the title does
+    assert (frame.full_draws, frame.panel_draws) == (full, panels)
+    assert "B=4" in loss_ax.get_title() and loss_ax.get_legend()._loc == legend_at
+    assert _close(ex.png, fig_to_png(D.render(ex.state, ex.runs), dpi=ex.dpi))
+    ex.epochs.value = 6  # a new budget: the loss panel's x axis, that panel alone
     assert frame.full_draws == full and frame.panel_draws == panels + 1
+    assert loss_ax.get_xlim() == (0, 6)
     assert _close(ex.png, frame.full_png())
+
+
+@pytest.mark.parametrize("surface", D.SURFACES)
+@pytest.mark.parametrize("batch_size", [1, 7, 32])
+def test_float_loop_makes_the_reference_run(surface, batch_size):
+    """The widget's float loop for small batches makes the run scratch.minibatch_sgd makes."""
+    s = D.make_surface(surface)
+    # learning rates that converge, and (linear surfaces) ones that diverge; on the sine surface
+    # a large rate is chaotic, and the last-bit differences of float and NumPy sums grow there
+    lrs = (0.01, 0.1, 0.5, 3.0) if s.convex else (0.01, 0.1)
+    for schedule in ("constant", "1/t"):
+        for lr in lrs:
+            st = D.State(surface=surface, lr=lr, schedule=schedule, epochs=4, shown=4, seed=3)
+            every, lr_fn = max(1, s.n // 8), D._lr_fn(st, batch_size, s.n)
+            fast = D._float_run(s, lr_fn, batch_size, 4, 3, every, 1e6)
+            with np.errstate(all="ignore"):
+                ref = scratch.minibatch_sgd(s.loss_grad, s.start, s.X, s.y, lr=lr_fn,
+                                            batch_size=batch_size, epochs=4, seed=3,
+                                            eval_every=every, record_path=True, diverge_at=1e6)
+            assert (fast.steps, fast.diverged, fast.batch_size) == (ref.steps, ref.diverged,
+                                                                    ref.batch_size)
+            np.testing.assert_array_equal(fast.seen, ref.seen)
+            np.testing.assert_allclose(fast.path, ref.path, rtol=1e-8, atol=1e-12)
+            np.testing.assert_allclose(fast.loss, ref.loss, rtol=1e-8)
+            np.testing.assert_allclose(fast.lrs, ref.lrs, rtol=1e-12)
+    runs = D.simulate(D.State(surface=surface, lr=0.05, batch_size=batch_size, epochs=2, shown=2))
+    assert runs["stochastic"].steps == 2 * s.n and runs["mini-batch"].batch_size == batch_size

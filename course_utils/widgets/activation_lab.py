@@ -38,6 +38,9 @@ INITS = {
     "he": "He normal",
 }
 
+#: The depth slider's maximum (the picture keeps a bar for each of these layers).
+MAX_DEPTH = 40
+
 #: Where the derivative is below this share of its peak, a unit is in a "flat" region.
 FLAT_FRACTION = 0.01
 
@@ -257,9 +260,12 @@ class ActivationPicture:
         self.live, self.panels = [], {}
 
     def update(self, state: LabState):
-        keys = {self.ax_f: state.activation, self.ax_h: (state.init, state.depth),
-                self.ax_d: state.depth, self.ax_g: state.depth,
-                self.title_start: (state.activation, state.init, state.depth, state.width)}
+        # a depth change redraws no panel (above 6 layers): the bars (one per layer, up to
+        # MAX_DEPTH made once), the x axes, the row labels and the depth in the title are live
+        keys = {self.ax_f: state.activation,
+                self.ax_h: (state.init, len(_layers_to_show(state.depth))),
+                self.ax_d: max(MAX_DEPTH, state.depth), self.ax_g: "built",
+                self.title_start: (state.activation, state.init, state.width)}
         builders = {self.ax_f: self._build_f, self.ax_h: self._build_h, self.ax_d: self._build_d,
                     self.ax_g: self._build_g, self.title_start: self._build_title}
         for part, key in keys.items():
@@ -301,10 +307,11 @@ class ActivationPicture:
         ax_h.set_yticks(range(len(show)), [""] * len(show))
         # where a tick label goes: left of the tick (3.5 pt) and its pad (3.5 pt)
         trans = offset_copy(ax_h.get_yaxis_transform(), fig=self.fig, x=-7.0, units="points")
-        self.std_texts = []
-        for row, k in enumerate(show):
-            # a two-line tick label: "layer k" stays, "std ..." below it changes
-            ax_h.text(0, row, f"layer {k + 1}", transform=trans, ha="right", va="bottom", fontsize=8)
+        self.layer_texts, self.std_texts = [], []
+        for row in range(len(show)):
+            # a two-line tick label: "layer k" (changes with the depth), "std ..." below it
+            self.layer_texts.append(ax_h.text(0, row, "", transform=trans, ha="right", va="bottom",
+                                              fontsize=8))
             self.std_texts.append(ax_h.text(0, row, "", transform=trans, ha="right", va="top", fontsize=8))
         ax_h.set_ylim(-0.1, len(show))
         ax_h.text(0.5, -0.115, "f(z), 0.5–99.5 percentile range (each row scaled to its bulk)",
@@ -327,17 +334,18 @@ class ActivationPicture:
         from matplotlib.ticker import MaxNLocator
         ax_d = self.ax_d
         ax_d.cla()
-        layers = np.arange(1, state.depth + 1)
+        n = max(MAX_DEPTH, state.depth)
         ax_d.set_axisbelow(True)  # the grid behind the bars
-        self.bars = ax_d.bar(layers, np.zeros(state.depth), color="tab:red", alpha=0.75,
+        # a bar for every layer the slider can reach; those beyond the depth are hidden
+        self.bars = ax_d.bar(np.arange(1, n + 1), np.zeros(n), color="tab:red", alpha=0.75,
                              label="dead units ($f'=0$ for every input)")
-        (self.flat_line,) = ax_d.plot(layers, np.zeros(state.depth), "o-", color="tab:grey", ms=3,
+        (self.flat_line,) = ax_d.plot([], [], "o-", color="tab:grey", ms=3,
                                       label="activations in a flat region ($f'$ ≤ 1% of its peak)")
         ax_d.set_ylim(0, 135)  # the legend sits above the 100% line
         ax_d.set_yticks(range(0, 101, 20))
         ax_d.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax_d.set_xlim(0.4, state.depth + 0.6)
         ax_d.set_xlabel("layer")
+        ax_d.xaxis.set_label_coords(0.5, -0.1)  # a fixed place: no measuring of the tick labels
         ax_d.set_ylabel("share (%)")
         ax_d.set_title(" ")
         ax_d.legend(loc="upper left", fontsize=9)
@@ -350,9 +358,9 @@ class ActivationPicture:
         ax_g.cla()
         (self.grad_line,) = ax_g.plot([], [], "o-", ms=4)
         self.grad_note = ax_g.text(0.5, 0.5, "", transform=ax_g.transAxes, ha="center", color="tab:red")
-        ax_g.set_xlim(0.4, state.depth + 0.6)
         ax_g.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax_g.set_xlabel("layer (1 = closest to the input)")
+        ax_g.xaxis.set_label_coords(0.5, -0.1)
         ax_g.set_ylabel("gradient norm (log)")
         # a fixed place, left of the widest tick labels ("0.005", "1e+02"): measuring them
         # each frame would cost more than drawing them
@@ -362,9 +370,8 @@ class ActivationPicture:
 
     def _build_title(self, state: LabState):
         fig = self.fig
-        start = (f"Activation lab: {state.activation}, {INITS[state.init]}, depth {state.depth}, "
-                 f"width {state.width},")
-        split = 0.5 + (_text_width(start, 11) - _text_width(" bias +0.00, seed 0", 11)) / 2 \
+        start = f"Activation lab: {state.activation}, {INITS[state.init]}, width {state.width},"
+        split = 0.5 + (_text_width(start, 11) - _text_width(" depth 10, bias +0.00, seed 0", 11)) / 2 \
             / (fig.get_figwidth() * 72)
         self.title_start.set_text(start)
         self.title_start.set_x(split)
@@ -388,16 +395,20 @@ class ActivationPicture:
                 note.set_x(centers[min(top + 2, len(hh) - 1)] if left else centers[max(top - 2, 0)])
                 note.set_horizontalalignment("left" if left else "right")
             self.std_texts[row].set_text(f"std {r['std'][row]:.2g}")
+            self.layer_texts[row].set_text(f"layer {r['layers'][row] + 1}")
         ax_h.set_xlim(r["lo"], r["hi"])
 
         # 3. dead and flat shares
-        for bar, v in zip(self.bars, 100 * state.dead):
-            bar.set_height(v)
-        self.flat_line.set_ydata(100 * state.flat)
+        layers = np.arange(1, state.depth + 1)
+        for i, bar in enumerate(self.bars):
+            bar.set_visible(i < state.depth)
+            bar.set_height(100 * state.dead[i] if i < state.depth else 0.0)
+        self.flat_line.set_data(layers, 100 * state.flat)
+        ax_d.set_xlim(0.4, state.depth + 0.6)
         ax_d.set_title(f"dead units: {100 * state.dead.mean():.1f}% of all hidden units")
 
         # 4. gradient norms
-        layers = np.arange(1, state.depth + 1)
+        ax_g.set_xlim(0.4, state.depth + 0.6)
         g = state.grad_norms
         pos = np.isfinite(g) & (g > 0)
         if pos.any():
@@ -419,12 +430,13 @@ class ActivationPicture:
         self.grad_note.set_text(f"gradient exactly 0 (or overflowed) in {int((~pos).sum())} layer(s)"
                                 if (~pos).any() else "")
 
-        self.title_end.set_text(f" bias {state.bias:+.2f}, seed {state.seed}")
-        # in the order of a full draw: collections (zorder 1) before texts (3)
-        self.live = [*self.fills, ax_h.xaxis, *self.notes, *self.std_texts,
-                     *self.bars, self.flat_line, *ax_d.spines.values(), ax_d.title,
-                     ax_g.yaxis, self.grad_line, *ax_g.spines.values(), self.grad_note, ax_g.title,
-                     self.title_end]
+        self.title_end.set_text(f" depth {state.depth}, bias {state.bias:+.2f}, seed {state.seed}")
+        # in the order of a full draw: collections (zorder 1) before texts (3); ax_d's axes
+        # below its bars (set_axisbelow)
+        self.live = [*self.fills, ax_h.xaxis, *self.notes, *self.layer_texts, *self.std_texts,
+                     ax_d.xaxis, *self.bars, self.flat_line, *ax_d.spines.values(), ax_d.title,
+                     ax_g.xaxis, ax_g.yaxis, self.grad_line, *ax_g.spines.values(), self.grad_note,
+                     ax_g.title, self.title_end]
 
 
 def _text_width(text: str, size: float) -> float:
@@ -474,7 +486,7 @@ class ActivationLab(Explorer):
             raise ValueError(f"activation must be one of {ACTIVATION_NAMES}, got {activation!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
-        self._initial = dict(activation=activation, init=init, depth=_check_int("depth", depth, 1, 40),
+        self._initial = dict(activation=activation, init=init, depth=_check_int("depth", depth, 1, MAX_DEPTH),
                              bias=float(bias))
         self.width = _check_int("width", width, 1, 4096)
         self.n_inputs = _check_int("n_inputs", n_inputs, 1, 100_000)
@@ -489,7 +501,7 @@ class ActivationLab(Explorer):
                                      description="activation")
         self.init = W.Dropdown(options=[(label, key) for key, label in INITS.items()], value=i["init"],
                                description="init")
-        self.depth = W.IntSlider(value=i["depth"], min=1, max=40, description="depth")
+        self.depth = W.IntSlider(value=i["depth"], min=1, max=MAX_DEPTH, description="depth")
         self.bias = W.FloatSlider(value=i["bias"], min=-1.0, max=1.0, step=0.05, description="bias")
         self.resample = W.Button(description="new random weights")
         for w in (self.activation, self.init, self.depth, self.bias):

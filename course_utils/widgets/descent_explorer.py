@@ -203,10 +203,78 @@ def simulate(state: State) -> dict:
     every = max(1, s.n // 8)
     runs = {}
     for name, b in sizes.items():
+        if b <= FLOAT_LOOP_MAX_BATCH:  # many small steps: the same run, in plain floats
+            runs[name] = _float_run(s, _lr_fn(state, b, s.n), b, int(state.epochs), state.seed,
+                                    every, diverge_at=1e6)
+            continue
         runs[name] = scratch.minibatch_sgd(s.loss_grad, s.start, s.X, s.y, lr=_lr_fn(state, b, s.n),
                                            batch_size=b, epochs=int(state.epochs), seed=state.seed,
                                            eval_every=every, record_path=True, diverge_at=1e6)
     return runs
+
+
+#: batch sizes up to this run in :func:`_float_run`: per-example float arithmetic costs the same
+#: for every batch size, NumPy's per-call overhead grows with the number of steps
+FLOAT_LOOP_MAX_BATCH = 32
+
+
+def _float_run(s: Surface, lr, batch_size: int, epochs: int, seed: int, every: int,
+               diverge_at: float):
+    """``scratch.minibatch_sgd(..., record_path=True)`` on a 2-parameter surface, step for step
+    the same run (same shuffles, batches, checkpoints and divergence rule; tested), with the
+    gradient summed in Python floats instead of NumPy calls on tiny arrays: with batch size 1
+    (4,420 steps by default) about 15 times faster, which keeps a learning-rate change under
+    100 ms. Sums differ from NumPy's in the last bits, which only a chaotic run (the sine
+    surface at a large learning rate) makes visible."""
+    import math
+    n, xs, ys = s.n, s.X[:, 0].tolist(), s.y.tolist()
+    sine = s.loss_grad is _sine_loss_grad
+    lr_fn = lr if callable(lr) else (lambda t, c=float(lr): c)
+    rng = np.random.default_rng(seed)
+    w, b = float(s.start[0]), float(s.start[1])
+    path, lrs = [(w, b)], []
+    seen_l, loss_l = [0], [float(s.loss_grad(s.start, s.X, s.y)[0])]
+    seen, next_eval, diverged = 0, every, False
+    for _ in range(epochs):
+        order = rng.permutation(n).tolist()
+        for lo in range(0, n, batch_size):
+            batch = order[lo:lo + batch_size]
+            gw = gb = 0.0
+            for i in batch:
+                x = xs[i]
+                if sine:
+                    z = w * x + b
+                    c = 2.0 * (math.sin(z) - ys[i]) * math.cos(z) if math.isfinite(z) else math.nan
+                else:
+                    c = 2.0 * (w * x + b - ys[i])
+                gw += c * x
+                gb += c
+            eta = float(lr_fn(len(lrs)))
+            w, b = w - eta * gw / len(batch), b - eta * gb / len(batch)
+            lrs.append(eta)
+            seen += len(batch)
+            path.append((w, b))
+            if not (math.isfinite(w) and math.isfinite(b)):
+                diverged = True
+            if seen >= next_eval or diverged:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    cur = float(s.loss_grad(np.array([w, b]), s.X, s.y)[0])
+                seen_l.append(seen)
+                loss_l.append(cur)
+                next_eval = (seen // every + 1) * every
+                if not math.isfinite(cur) or cur > diverge_at:
+                    diverged = True
+            if diverged:
+                break
+        if diverged:
+            break
+    if not diverged and seen_l[-1] != seen:
+        seen_l.append(seen)
+        loss_l.append(float(s.loss_grad(np.array([w, b]), s.X, s.y)[0]))
+    return scratch.DescentRun(theta=np.array([w, b]), steps=len(lrs),
+                              seen=np.asarray(seen_l, dtype=np.int64), loss=np.asarray(loss_l),
+                              path=np.asarray(path), lrs=np.asarray(lrs), diverged=diverged,
+                              batch_size=min(batch_size, n), n_samples=n)
 
 
 def shown_steps(run, epochs_shown: float) -> int:
@@ -236,7 +304,7 @@ class DescentPicture:
     def __init__(self, fig):
         self.fig = fig
         fig.set_size_inches(*FIGSIZE)
-        self._surface = self._settings = None
+        self._surface = self._epochs = None
         self.live, self.panels, self.sprites = [], {}, []
 
     def update(self, state: State, runs: dict):
@@ -244,14 +312,16 @@ class DescentPicture:
         if state.surface != self._surface:
             self.fig.clear()
             self._build(state)
-            self._surface, self._settings = state.surface, None
-        settings = (state.lr, state.batch_size, state.epochs, state.seed, state.schedule, state.decay)
-        if settings != self._settings:
-            self._build_loss(state, runs)
-            self._settings = settings
+            self._build_loss(state)
+            self._surface, self._epochs = state.surface, None
+        if state.epochs != self._epochs:
+            self.axes[3].set_xlim(0, state.epochs)
+            self._epochs = state.epochs
         self._update(state, runs)
-        self.panels = {self.axes[3]: (state.surface, settings)}
-        self.sprites = self.path_sprites + self.loss_sprites
+        # the loss panel's axes stay for a surface and budget: only its curves, title and
+        # legend are drawn over them, so a new learning rate costs no tick layout
+        self.panels = {self.axes[3]: (state.surface, state.epochs)}
+        self.sprites = self.path_sprites + [self.loss_legend]
         return state.surface
 
     def _build(self, state: State):
@@ -291,37 +361,33 @@ class DescentPicture:
         self.path_sprites.append(self.legend)
         self.suptitle = fig.suptitle(s.title, fontsize=12.5)
 
-    def _build_loss(self, state: State, runs: dict):
-        """The loss panel of one set of runs: y range over the whole budget, so it stays put
-        while the epochs are revealed."""
-        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    def _build_loss(self, state: State):
+        """The loss panel's axes, once per surface: a log scale whose range is fixed by the
+        start's loss (every run starts there), so it stays put while settings change and the
+        epochs are revealed; a diverging run leaves through the top."""
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-        s, ax = make_surface(state.surface), self.axes[3]
-        ax.cla()
-        self.curves, self.excess = {}, {}
-        for name in RUN_NAMES:
-            run = runs[name]
-            self.excess[name] = np.clip(run.loss - s.loss_star, 1e-8, None)
-            (self.curves[name],) = ax.plot(run.epochs, self.excess[name], "-", color=_COLORS[name],
-                                           drawstyle="steps-post" if name == "batch" else "default",
-                                           label=f"{name} (B={run.batch_size})")
+        ax = self.axes[3]
         ax.set_yscale("log")
+        ax.set_ylim(*_excess_loss_range(state.surface))
         # plain-text tick labels: mathtext (10^{-3}) layout costs more than the whole plot
         ax.yaxis.set_major_locator(LogLocator(base=10, numticks=8))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
-        ax.yaxis.set_minor_formatter(NullFormatter())
-        lo, hi = ax.get_ylim()
-        ax.set_ylim(lo, min(hi, 1e6))   # a diverging run leaves through the top instead of squashing the rest
-        ax.set_xlim(0, state.epochs)
+        ax.yaxis.set_minor_locator(NullLocator())  # dozens of unlabelled ticks: layout for nothing
         ax.set_xlabel("epochs = examples seen / N (same budget for all)")
         ax.set_ylabel("loss − global minimum loss")
         ax.grid(alpha=0.3)
-        legend = ax.legend(fontsize=9)
-        _pin_best_location(legend, self.fig)  # where "best" puts it for the whole budget: it stays
-        sched = "constant lr" if state.schedule == "constant" else f"lr = {state.lr:g}/(1 + {state.decay:g}·epoch)"
-        ax.set_title(f"lr {state.lr:g}, {sched}, seed {state.seed}", fontsize=10.5)
-        self.live_loss = [*self.curves.values(), *ax.spines.values(), legend]
-        self.loss_sprites = [legend]
+        self.curves = {}
+        for name in RUN_NAMES:
+            (self.curves[name],) = ax.plot([], [], "-", color=_COLORS[name],
+                                           drawstyle="steps-post" if name == "batch" else "default")
+        ax.set_title(" ", fontsize=10.5)
+        # the same legend for every setting (the mini-batch size is in the title): curves
+        # start at the top left and fall to the right, so the lower left stays clear
+        labels = {"batch": f"batch (B = N = {make_surface(state.surface).n})",
+                  "mini-batch": "mini-batch (B in the title)", "stochastic": "stochastic (B = 1)"}
+        self.loss_legend = ax.legend(list(self.curves.values()), [labels[n] for n in RUN_NAMES],
+                                     loc="lower left", fontsize=9)
 
     def _update(self, state: State, runs: dict):
         s = make_surface(state.surface)
@@ -338,24 +404,29 @@ class DescentPicture:
             note = " · DIVERGED: lower the lr" if run.diverged and k >= run.steps else ""
             ax.set_title(f"{name} (B={run.batch_size})\n{k} of {per_epoch * state.epochs} steps{note}",
                          fontsize=10.5, color="red" if note else "black")
+        lo = _excess_loss_range(state.surface)[0]
         for name in RUN_NAMES:
             run = runs[name]
             m = run.epochs <= state.shown + 1e-9
-            self.curves[name].set_data(run.epochs[m], self.excess[name][m])
+            self.curves[name].set_data(run.epochs[m], np.clip(run.loss[m] - s.loss_star, lo, None))
+        ax = self.axes[3]
+        sched = "constant lr" if state.schedule == "constant" else f"lr = {state.lr:g}/(1 + {state.decay:g}·epoch)"
+        ax.title.set_text(f"lr {state.lr:g}, {sched}, mini-batch B={runs['mini-batch'].batch_size}, "
+                          f"seed {state.seed}")
         from .base import in_draw_order
         self.live = [a for ax, group in zip(self.axes, self.live_paths) for a in in_draw_order(ax, group)]
-        self.live += in_draw_order(self.axes[3], self.live_loss)
+        self.live += in_draw_order(ax, [*self.curves.values(), *ax.spines.values(), ax.title,
+                                        self.loss_legend])
 
 
-def _pin_best_location(legend, fig):
-    """Fix a ``loc="best"`` legend where it goes for the data drawn now (the whole budget),
-    so that it does not jump while the epochs are revealed."""
-    get_renderer = getattr(fig.canvas, "get_renderer", None)
-    if get_renderer is None:  # a canvas that cannot measure: the usual place for these curves
-        legend.set_loc("upper right")
-        return
-    box = legend.get_window_extent(get_renderer()).transformed(legend.axes.transAxes.inverted())
-    legend.set_loc((box.x0, box.y0))
+@lru_cache(maxsize=8)
+def _excess_loss_range(name: str) -> tuple[float, float]:
+    """(bottom, top) of the loss panel for a surface: from 1e-7 of the start's excess loss
+    (runs that get closer touch the bottom) to 30 times it (a run that diverges leaves
+    through the top)."""
+    s = make_surface(name)
+    start = s.loss_grad(s.start, s.X, s.y)[0] - s.loss_star
+    return start * 1e-7, start * 30.0
 
 
 def render(state: State, runs: dict | None = None):
