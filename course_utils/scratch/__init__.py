@@ -15,3 +15,5 @@ from .generalization import *  # noqa: F401,F403
 from .regularization import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pipelines import *  # noqa: F401,F403
+from .convolution import *  # noqa: F401,F403
+from .cnn import *  # noqa: F401,F403
