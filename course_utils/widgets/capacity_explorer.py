@@ -1,0 +1,605 @@
+"""Capacity explorer (notebook 07): width, depth, training-set size and epochs, on real digits.
+
+A real Keras MLP (``Dense`` ReLU layers, a 10-logit output, Adam) learns the 8x8 digits of
+``sklearn`` from a stratified training subset; after every epoch both losses are measured on
+all the training images and on a fixed validation set. The picture: the current run's
+learning curves, and a **validation map**, the validation loss at the chosen epoch for every
+width × training-set size trained so far (for the chosen depth), with the map's optimum starred.
+
+Three layers:
+
+- pure (Keras, no ipywidgets): :func:`digits_split` (the notebook's split), :class:`CurveRun`
+  (one configuration, trained in chunks by a compiled loop that calls the model directly),
+  :class:`RunBook` (every run so far, keyed by ``(depth, width, n_train)``);
+- :func:`render` ``(book, state) -> Figure``, drawn by :class:`CapacityPicture`, which the
+  widget keeps: a control change only moves curves, the map's colours and texts;
+- :class:`CapacityExplorer`, the thin widget. Width, depth, size and epoch controls show what
+  is known at once (the runs already trained, the notebook's sweep); **Train** adds a chunk of
+  epochs to the current configuration, **Play** repeats it and, with "sweep" ticked, moves on to
+  the next untrained cell of the map when a run is complete.
+
+Example
+-------
+>>> book = RunBook(digits_split(seed=0))
+>>> run = book.get(1, 32, 200)      # depth 1, width 32, 200 training images (built, untrained)
+>>> run.train(20)                   # 20 epochs; run.history["val_loss"] has 20 values
+>>> CapacityExplorer(book=book)     # in a notebook: the widget, with that run already known
+"""
+from __future__ import annotations
+
+import html
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import Explorer
+
+__all__ = ["WIDTHS", "DEPTHS", "SIZES", "MAX_EPOCHS", "digits_split", "digits_test", "chunk_epochs",
+           "CurveRun", "RunBook", "State", "render", "CapacityPicture", "CapacityExplorer"]
+
+WIDTHS = (2, 4, 8, 16, 32, 64, 128, 256)
+DEPTHS = (1, 2, 3)
+SIZES = (50, 100, 200, 400, 1077)     # 1077: the whole training pool of digits_split
+MAX_EPOCHS = 100
+BATCH_SIZE = 32
+LEARNING_RATE = 2e-3
+PLAY_INTERVAL_MS = 60
+QUEUED_TICK_S = 0.015
+VMIN, VMAX = 0.05, 2.5               # the map's colour range (validation cross-entropy, log scale)
+CHANCE = math.log(10)
+
+
+# --------------------------------------------------------------------------- data
+
+def _split(seed: int):
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    X_rest, X_test, y_rest, y_test = train_test_split(X, y, test_size=0.2, random_state=seed, stratify=y)
+    X_pool, X_val, y_pool, y_val = train_test_split(X_rest, y_rest, test_size=0.25, random_state=seed,
+                                                    stratify=y_rest)
+    return X_pool, y_pool, X_val, y_val, X_test, y_test
+
+
+def digits_split(seed: int = 0) -> dict:
+    """sklearn's 1,797 digits (8x8, scaled to 0–1, flattened to 64), split three ways.
+
+    20% test (kept out: :func:`digits_test` gives it), then 25% of the rest for validation:
+    returns ``{"X_pool", "y_pool"}`` (1,077 training images; runs train on stratified nested
+    subsets of them, :func:`course_utils.scratch.nested_subsets`), ``{"X_val", "y_val"}``
+    (360) and ``"seed"``. No array of the test part is returned.
+    """
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    X_pool, y_pool, X_val, y_val, _, _ = _split(int(seed))
+    return {"X_pool": X_pool, "y_pool": y_pool, "X_val": X_val, "y_val": y_val, "seed": int(seed)}
+
+
+def digits_test(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The 360 test images and labels of :func:`digits_split` with the same ``seed``."""
+    _, _, _, _, X_test, y_test = _split(int(seed))
+    return X_test, y_test
+
+
+def chunk_epochs(n_train: int, batch_size: int = BATCH_SIZE, steps: int = 160) -> int:
+    """Epochs in one Train/Play chunk: about ``steps`` updates, 1 to 10 epochs."""
+    per_epoch = math.ceil(n_train / batch_size)
+    return int(max(1, min(10, steps // per_epoch)))
+
+
+# --------------------------------------------------------------------------- one run
+
+class CurveRun:
+    """One configuration (``hidden`` widths, ``n_train`` images) trained in chunks of epochs.
+
+    The model is a real ``keras.Sequential`` (:func:`course_utils.models.mlp` with 10 logits);
+    :meth:`train` runs epochs of mini-batch Adam in one compiled TensorFlow loop that calls the
+    model directly, and records after each epoch the cross-entropy on all ``n_train`` training
+    images (``history["loss"]``, with the weights of that moment: ``fit``'s ``loss`` averages
+    the epoch's batches instead), on the validation images (``"val_loss"``) and the validation
+    accuracy. Reproducible: the initial weights come from ``seed`` and each epoch's batch order
+    from a NumPy generator seeded with it.
+    """
+
+    def __init__(self, data: dict, hidden, n_train: int, seed: int = 0, lr: float = LEARNING_RATE,
+                 batch_size: int = BATCH_SIZE, subset=None):
+        import keras
+        from ..models import mlp
+        from ..scratch.generalization import nested_subsets
+        hidden = tuple(hidden)
+        if not hidden or not all(isinstance(h, (int, np.integer)) and h > 0 for h in hidden):
+            raise ValueError(f"hidden must be a non-empty tuple of positive widths like (32, 32), got {hidden!r}")
+        n_pool = len(data["y_pool"])
+        if not isinstance(n_train, (int, np.integer)) or not 1 <= n_train <= n_pool:
+            raise ValueError(f"n_train must be an int in [1, {n_pool}], got {n_train!r}")
+        if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        self.hidden, self.n_train, self.seed = hidden, int(n_train), int(seed)
+        self.lr, self.batch_size = float(lr), int(batch_size)
+        if subset is None:
+            sizes = sorted(set(SIZES) | {self.n_train})
+            subset = nested_subsets(data["y_pool"], [s for s in sizes if s <= n_pool], seed=seed)[
+                [s for s in sizes if s <= n_pool].index(self.n_train)]
+        self.subset = np.asarray(subset)
+        self.X = np.ascontiguousarray(data["X_pool"][self.subset], dtype=np.float32)
+        self.y = np.asarray(data["y_pool"][self.subset], dtype=np.int32)
+        self.X_val = np.asarray(data["X_val"], dtype=np.float32)
+        self.y_val = np.asarray(data["y_val"], dtype=np.int32)
+        keras.utils.set_random_seed(self.seed)
+        self.model = mlp(self.X.shape[1], hidden=hidden, outputs=10, name="capacity_mlp")
+        self.optimizer = keras.optimizers.Adam(learning_rate=self.lr)
+        self.optimizer.build(self.model.trainable_variables)
+        self._rng = np.random.default_rng(self.seed)
+        self._fn = None
+        self.history = {"loss": [], "val_loss": [], "val_accuracy": []}
+        self.best_val, self.best_epoch, self.best_weights = float("inf"), 0, None
+        self.seconds = 0.0
+
+    @property
+    def epoch(self) -> int:
+        return len(self.history["loss"])
+
+    @property
+    def params(self) -> int:
+        return int(self.model.count_params())
+
+    def _compile(self):
+        import tensorflow as tf
+        model, opt = self.model, self.optimizer
+        X, y = tf.constant(self.X), tf.constant(self.y)
+        Xv, yv = tf.constant(self.X_val), tf.constant(self.y_val)
+        batch = self.batch_size
+
+        def ce(labels, logits):
+            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
+        def run(perms):
+            n_epochs, n = tf.shape(perms)[0], tf.shape(perms)[1]
+            out = tf.TensorArray(tf.float32, size=n_epochs)
+            for e in tf.range(n_epochs):
+                for start in tf.range(0, n, batch):
+                    idx = perms[e, start:tf.minimum(start + batch, n)]
+                    with tf.GradientTape() as tape:
+                        loss = ce(tf.gather(y, idx), model(tf.gather(X, idx), training=True))
+                    grads = tape.gradient(loss, model.trainable_variables)
+                    opt.apply_gradients(zip(grads, model.trainable_variables))
+                logits_v = model(Xv, training=False)
+                acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits_v, axis=1, output_type=tf.int32), yv),
+                                             tf.float32))
+                out = out.write(e, tf.stack([ce(y, model(X, training=False)), ce(yv, logits_v), acc]))
+            return out.stack()
+
+        self._fn = run
+
+    def train(self, epochs: int, perms=None) -> dict:
+        """Train ``epochs`` more epochs; ``perms`` (epochs, n_train) fixes the batch order
+        (default: a fresh permutation per epoch). Keeps the weights of the best validation
+        epoch so far (:meth:`restore_best`). Returns the last epoch's numbers."""
+        if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or not 1 <= epochs <= 10_000:
+            raise ValueError(f"epochs must be an int in [1, 10000], got {epochs!r}")
+        if perms is None:
+            perms = np.stack([self._rng.permutation(self.n_train) for _ in range(epochs)])
+        perms = np.asarray(perms, dtype=np.int32)
+        if perms.shape != (epochs, self.n_train):
+            raise ValueError(f"perms must have shape ({epochs}, {self.n_train}), got {perms.shape}")
+        t0 = time.perf_counter()
+        quiet = self._fn is None
+        if quiet:
+            self._compile()
+        import tensorflow as tf
+        logger, level = tf.get_logger(), tf.get_logger().level
+        for e in range(len(perms)):   # one compiled call per epoch: cheap, and the best weights can be kept
+            if quiet and e == 0:
+                logger.setLevel("ERROR")   # a new function per run is by design: no "retracing" warning
+                try:
+                    loss, val_loss, val_acc = self._fn(perms[e:e + 1]).numpy()[0]
+                finally:
+                    logger.setLevel(level)
+            else:
+                loss, val_loss, val_acc = self._fn(perms[e:e + 1]).numpy()[0]
+            self.history["loss"].append(float(loss))
+            self.history["val_loss"].append(float(val_loss))
+            self.history["val_accuracy"].append(float(val_acc))
+            if val_loss < self.best_val:
+                self.best_val, self.best_epoch = float(val_loss), self.epoch
+                self.best_weights = self.model.get_weights()
+        self.seconds += time.perf_counter() - t0
+        return {k: v[-1] for k, v in self.history.items()}
+
+    def restore_best(self) -> int:
+        """Put back the weights of the best validation epoch so far (as ``EarlyStopping`` with
+        ``restore_best_weights=True`` does); returns that epoch. Training on afterwards
+        continues from them, but the history keeps every epoch trained."""
+        if self.best_weights is None:
+            raise ValueError("nothing trained yet: call train() first")
+        self.model.set_weights(self.best_weights)
+        return self.best_epoch
+
+    def summary(self) -> dict:
+        """:func:`course_utils.scratch.curve_summary` of the curves so far, with the regime."""
+        from ..scratch.generalization import curve_summary, fit_regime
+        s = curve_summary(self.history["loss"], self.history["val_loss"])
+        s["regime"] = fit_regime(self.history["loss"], self.history["val_loss"], CHANCE)
+        s["best_val_accuracy"] = self.history["val_accuracy"][s["best_epoch"] - 1]
+        return s
+
+
+# --------------------------------------------------------------------------- all runs
+
+class RunBook:
+    """Every run so far, keyed by ``(depth, width, n_train)``; finished histories may be added
+    without a model (:meth:`add_history`)."""
+
+    def __init__(self, data: dict | None = None, seed: int = 0, max_epochs: int = MAX_EPOCHS):
+        self.data = digits_split(seed) if data is None else data
+        self.seed = self.data.get("seed", seed)
+        self.max_epochs = int(max_epochs)
+        self.runs: dict = {}
+        self.histories: dict = {}
+
+    @staticmethod
+    def _key(depth, width, n_train):
+        if depth not in DEPTHS and not (isinstance(depth, int) and depth >= 1):
+            raise ValueError(f"depth must be a positive int, got {depth!r}")
+        if not (isinstance(width, (int, np.integer)) and width >= 1):
+            raise ValueError(f"width must be a positive int, got {width!r}")
+        return int(depth), int(width), int(n_train)
+
+    def get(self, depth: int, width: int, n_train: int) -> CurveRun:
+        """The run of this configuration, built (untrained) on first use."""
+        key = self._key(depth, width, n_train)
+        if key not in self.runs:
+            self.runs[key] = CurveRun(self.data, (key[1],) * key[0], key[2], seed=self.seed)
+            self.histories.pop(key, None)   # a history added from outside is replaced by the new run
+        return self.runs[key]
+
+    def add_run(self, run: CurveRun) -> tuple:
+        """Add a run trained elsewhere (equal widths only); returns its key."""
+        if not isinstance(run, CurveRun):
+            raise TypeError(f"run must be a CurveRun, got {type(run).__name__}")
+        if len(set(run.hidden)) != 1:
+            raise ValueError(f"the map holds networks of equal widths, got hidden={run.hidden}")
+        key = self._key(len(run.hidden), run.hidden[0], run.n_train)
+        self.runs[key] = run
+        self.histories.pop(key, None)
+        return key
+
+    def add_history(self, depth: int, width: int, n_train: int, history: dict) -> None:
+        """Add a finished run's ``{"loss", "val_loss", "val_accuracy"}`` (e.g. the notebook's sweep)."""
+        key = self._key(depth, width, n_train)
+        h = {k: [float(v) for v in history[k]] for k in ("loss", "val_loss")}
+        h["val_accuracy"] = [float(v) for v in history.get("val_accuracy", [np.nan] * len(h["loss"]))]
+        if not h["loss"] or len(h["loss"]) != len(h["val_loss"]):
+            raise ValueError(f"history for {key} needs equally long, non-empty 'loss' and 'val_loss'")
+        self.histories[key] = h
+        self.runs.pop(key, None)
+
+    def history(self, depth: int, width: int, n_train: int) -> dict | None:
+        key = self._key(depth, width, n_train)
+        if key in self.runs and self.runs[key].epoch:
+            return self.runs[key].history
+        return self.histories.get(key)
+
+    def epochs(self, depth, width, n_train) -> int:
+        h = self.history(depth, width, n_train)
+        return 0 if h is None else len(h["loss"])
+
+    def done(self, depth, width, n_train) -> bool:
+        return self.epochs(depth, width, n_train) >= self.max_epochs or (
+            self._key(depth, width, n_train) in self.histories)
+
+    def train_chunk(self, depth: int, width: int, n_train: int) -> int:
+        """Train the configuration one chunk further (up to ``max_epochs``); epochs added."""
+        if self.done(depth, width, n_train):
+            return 0
+        run = self.get(depth, width, n_train)
+        k = min(chunk_epochs(n_train, run.batch_size), self.max_epochs - run.epoch)
+        run.train(k)
+        return k
+
+    def grid(self, depth: int, epoch: int, widths=WIDTHS, sizes=SIZES) -> np.ndarray:
+        """Validation loss at ``epoch`` (or the run's last epoch, if shorter) for each
+        (size, width), shape (len(sizes), len(widths)); NaN where nothing was trained."""
+        out = np.full((len(sizes), len(widths)), np.nan)
+        for i, n in enumerate(sizes):
+            for j, w in enumerate(widths):
+                h = self.history(depth, w, n)
+                if h is not None and h["val_loss"]:
+                    out[i, j] = h["val_loss"][min(epoch, len(h["val_loss"])) - 1]
+        return out
+
+
+# --------------------------------------------------------------------------- picture
+
+@dataclass
+class State:
+    """What the picture shows: the configuration and the epoch read on the map."""
+    width: int = 32
+    depth: int = 1
+    n_train: int = 200
+    epoch: int = MAX_EPOCHS
+
+    def check(self):
+        if self.width not in WIDTHS:
+            raise ValueError(f"width must be one of {WIDTHS}, got {self.width!r}")
+        if self.depth not in DEPTHS:
+            raise ValueError(f"depth must be one of {DEPTHS}, got {self.depth!r}")
+        if self.n_train not in SIZES:
+            raise ValueError(f"n_train must be one of {SIZES}, got {self.n_train!r}")
+        if not isinstance(self.epoch, (int, np.integer)) or not 1 <= self.epoch <= MAX_EPOCHS:
+            raise ValueError(f"epoch must be an int in [1, {MAX_EPOCHS}], got {self.epoch!r}")
+        return self
+
+
+FIGSIZE = (11.0, 4.3)
+
+
+class CapacityPicture:
+    """The explorer's figure, built once and updated in place (layer 2).
+
+    Left: the current run's training and validation loss per epoch (log scale), the epoch read
+    on the map (grey line) and the validation optimum (star). Right: the validation map for the
+    current depth, the current cell framed, the map's lowest cell starred. Axes never move, so
+    a frame redraws only curves, colours and texts (:attr:`live`).
+    """
+
+    def __init__(self, fig):
+        from matplotlib.colors import LogNorm
+        from matplotlib.patches import Rectangle
+        self.fig = fig
+        fig.set_size_inches(*FIGSIZE)
+        ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.05]})
+        fig.subplots_adjust(left=0.065, right=0.93, bottom=0.13, top=0.82, wspace=0.28)
+        self.ax, self.bx = ax, bx
+        ax.set_yscale("log")
+        ax.set_xlim(0, MAX_EPOCHS)
+        ax.set_ylim(1e-3, 4.0)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("cross-entropy (log scale)")
+        ax.axhline(CHANCE, color="0.6", lw=0.8, ls=":")
+        ax.text(MAX_EPOCHS * 0.99, CHANCE * 1.12, "guessing: ln 10", ha="right", va="bottom", fontsize=8,
+                color="0.45")
+        ax.grid(True, which="major", alpha=0.3)
+        (self.train_line,) = ax.plot([], [], "-", color="C0", lw=1.8, label="training loss")
+        (self.val_line,) = ax.plot([], [], "-", color="C1", lw=1.8, label="validation loss")
+        self.epoch_line = ax.axvline(MAX_EPOCHS, color="0.35", lw=1.0, ls="--")
+        (self.best_mark,) = ax.plot([], [], "*", color="gold", mec="k", ms=13, zorder=5)
+        ax.legend(loc="lower left", fontsize=9, framealpha=0.9)
+        self.curve_title = ax.text(0.0, 1.03, "", transform=ax.transAxes, fontsize=10, va="bottom")
+        self.empty = ax.text(0.5, 0.55, "", transform=ax.transAxes, ha="center", va="center", fontsize=11,
+                             color="0.3")
+        self.norm = LogNorm(VMIN, VMAX)
+        nan_grid = np.full((len(SIZES), len(WIDTHS)), np.nan)
+        import matplotlib as mpl
+        cmap = mpl.colormaps["viridis"].copy()
+        cmap.set_bad("0.93")
+        self.image = bx.imshow(nan_grid, cmap=cmap, norm=self.norm, origin="lower", aspect="auto")
+        bx.set_xticks(range(len(WIDTHS)), [str(w) for w in WIDTHS])
+        bx.set_yticks(range(len(SIZES)), [str(s) for s in SIZES])
+        bx.set_xlabel("width (units per hidden layer)")
+        bx.set_ylabel("training images")
+        cb = fig.colorbar(self.image, ax=bx, fraction=0.05, pad=0.02)
+        cb.set_label("validation loss (log scale)")
+        self.cells = [[bx.text(j, i, "", ha="center", va="center", fontsize=8)
+                       for j in range(len(WIDTHS))] for i in range(len(SIZES))]
+        self.frame_box = Rectangle((-0.5, -0.5), 1, 1, fill=False, ec="red", lw=2.2, zorder=4)
+        bx.add_patch(self.frame_box)
+        (self.star,) = bx.plot([], [], "*", color="gold", mec="k", ms=15, zorder=5)
+        self.map_title = bx.text(0.0, 1.03, "", transform=bx.transAxes, fontsize=10, va="bottom")
+        self.suptitle = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=11)
+        self.live = [self.train_line, self.val_line, self.epoch_line, self.best_mark, self.curve_title,
+                     self.empty, self.image, *[t for row in self.cells for t in row], self.frame_box,
+                     self.star, self.map_title, self.suptitle]
+
+    def update(self, book: RunBook, state: State):
+        state.check()
+        h = book.history(state.depth, state.width, state.n_train)
+        cfg = f"{state.depth} × {state.width} units, {state.n_train} training images"
+        if h is None or not h["loss"]:
+            for line in (self.train_line, self.val_line, self.best_mark):
+                line.set_data([], [])
+            self.curve_title.set_text(f"{cfg}: not trained yet")
+            self.empty.set_text("press Train or Play")
+        else:
+            from ..scratch.generalization import curve_summary, fit_regime
+            ep = np.arange(1, len(h["loss"]) + 1)
+            self.train_line.set_data(ep, np.clip(h["loss"], 1e-3, None))
+            self.val_line.set_data(ep, h["val_loss"])
+            s = curve_summary(h["loss"], h["val_loss"])
+            self.best_mark.set_data([s["best_epoch"]], [s["best_val"]])
+            regime = fit_regime(h["loss"], h["val_loss"], CHANCE)
+            self.curve_title.set_text(f"{cfg}, {len(ep)} epochs: {regime}\n"
+                                      f"best val loss {s['best_val']:.3f} at epoch {s['best_epoch']}, "
+                                      f"gap there {s['gap_at_best']:+.3f}, at the end {s['gap_end']:+.3f}")
+            self.empty.set_text("")
+        self.epoch_line.set_xdata([state.epoch, state.epoch])
+        grid = book.grid(state.depth, state.epoch)
+        self.image.set_data(np.ma.masked_invalid(grid))
+        for i in range(len(SIZES)):
+            for j in range(len(WIDTHS)):
+                v = grid[i, j]
+                t = self.cells[i][j]
+                t.set_text("" if np.isnan(v) else f"{v:.2f}")
+                t.set_color("white" if (not np.isnan(v) and v > 0.4) else "black")
+        j, i = WIDTHS.index(state.width), SIZES.index(state.n_train)
+        self.frame_box.set_xy((j - 0.5, i - 0.5))
+        if np.all(np.isnan(grid)):
+            self.star.set_data([], [])
+            where = "nothing trained at this depth yet"
+        else:
+            bi, bj = np.unravel_index(np.nanargmin(grid), grid.shape)
+            self.star.set_data([bj + 0.33], [bi + 0.3])
+            where = f"lowest: width {WIDTHS[bj]}, {SIZES[bi]} images ({grid[bi, bj]:.3f})"
+        self.map_title.set_text(f"validation loss at epoch {state.epoch}, depth {state.depth}\n{where}")
+        self.suptitle.set_text("Capacity explorer: real Keras MLPs on sklearn digits (validation: "
+                               f"{len(book.data['y_val'])} images)")
+        return "static"
+
+
+def render(book: RunBook, state: State | None = None):
+    """The explorer's picture of ``book`` at ``state`` as a new matplotlib Figure (layer 2)."""
+    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    CapacityPicture(fig).update(book, state or State())
+    return fig
+
+
+# --------------------------------------------------------------------------- widget
+
+class CapacityExplorer(Explorer):
+    """Width, depth, training-set size and epoch controls over a :class:`RunBook`.
+
+    Parameters
+    ----------
+    book : RunBook or None      runs already known (None: a new book on ``digits_split(seed)``)
+    state : State or None       the starting configuration
+    warm_epochs : int           if the starting configuration is unknown, train it this many
+                                epochs first (0: show it untrained)
+    """
+
+    dpi = 72
+
+    def __init__(self, book: RunBook | None = None, state: State | None = None, warm_epochs: int = 0,
+                 seed: int = 0):
+        if book is not None and not isinstance(book, RunBook):
+            raise TypeError(f"book must be a RunBook or None, got {type(book).__name__}")
+        if not isinstance(warm_epochs, int) or not 0 <= warm_epochs <= MAX_EPOCHS:
+            raise ValueError(f"warm_epochs must be an int in [0, {MAX_EPOCHS}], got {warm_epochs!r}")
+        self.book = book if book is not None else RunBook(seed=seed)
+        self.state = (state or State()).check()
+        if warm_epochs and self.book.epochs(self.state.depth, self.state.width, self.state.n_train) == 0:
+            self.book.get(self.state.depth, self.state.width, self.state.n_train).train(warm_epochs)
+        self._syncing = False
+        self._last_tick_end = 0.0
+        self.skipped_ticks = 0
+        self.timings = {"train_s": 0.0, "render_s": 0.0}
+        super().__init__()
+        self._update_status()
+
+    def _build_controls(self):
+        W = self._W
+        st = self.state
+        style = {"description_width": "110px"}
+        self.w_width = W.SelectionSlider(options=list(WIDTHS), value=st.width, description="Width",
+                                         style=style, layout=W.Layout(width="380px"), continuous_update=False)
+        self.w_depth = W.ToggleButtons(options=list(DEPTHS), value=st.depth, description="Hidden layers",
+                                       style={**style, "button_width": "40px"})
+        self.w_size = W.SelectionSlider(options=list(SIZES), value=st.n_train, description="Training images",
+                                        style=style, layout=W.Layout(width="380px"), continuous_update=False)
+        self.w_epoch = W.IntSlider(value=st.epoch, min=1, max=MAX_EPOCHS, description="Map at epoch",
+                                   style=style, layout=W.Layout(width="380px"), continuous_update=False)
+        for w in (self.w_width, self.w_depth, self.w_size, self.w_epoch):
+            w.observe(self._on_setting, names="value")
+        self.train_button = W.Button(description="Train", button_style="primary",
+                                     tooltip="train the current configuration a few more epochs")
+        self.train_button.on_click(self._on_train)
+        self.play = W.Play(value=0, min=0, max=100000, step=1, interval=PLAY_INTERVAL_MS, description="Play")
+        self.play.observe(self._on_play, names="value")
+        self.w_sweep = W.Checkbox(value=True, description="Play sweeps the map", indent=False)
+        self.controls = [W.HBox([W.VBox([self.w_width, self.w_size]), W.VBox([self.w_depth, self.w_epoch])]),
+                         W.HBox([self.train_button, self.play, self.w_sweep])]
+
+    # -- callbacks: each calls one method -----------------------------------------------
+    def _on_setting(self, change):
+        if not self._syncing:
+            self.apply_controls()
+
+    def _on_train(self, _button):
+        self.train_step()
+
+    def _on_play(self, change):
+        self.play_tick()
+
+    # -- actions --------------------------------------------------------------------------
+    def apply_controls(self) -> State:
+        """Read the controls into the state and redraw (no training: what is known shows at once)."""
+        self.state = State(self.w_width.value, self.w_depth.value, self.w_size.value,
+                           self.w_epoch.value).check()
+        self.refresh()
+        self._update_status()
+        return self.state
+
+    def select(self, width: int | None = None, depth: int | None = None, n_train: int | None = None,
+               epoch: int | None = None) -> State:
+        """Set any of the controls at once (one redraw)."""
+        st = self.state
+        new = State(st.width if width is None else width, st.depth if depth is None else depth,
+                    st.n_train if n_train is None else n_train, st.epoch if epoch is None else epoch).check()
+        self._syncing = True
+        try:
+            self.w_width.value, self.w_depth.value = new.width, new.depth
+            self.w_size.value, self.w_epoch.value = new.n_train, new.epoch
+        finally:
+            self._syncing = False
+        return self.apply_controls()
+
+    def next_untrained(self):
+        """The next configuration of the current depth not trained to the end, or None
+        (widths first, then sizes, starting after the current cell)."""
+        cells = [(n, w) for n in SIZES for w in WIDTHS]
+        start = cells.index((self.state.n_train, self.state.width))
+        for k in range(1, len(cells) + 1):
+            n, w = cells[(start + k) % len(cells)]
+            if not self.book.done(self.state.depth, w, n):
+                return w, n
+        return None
+
+    def train_step(self) -> int:
+        """Train the current configuration one chunk (or, when it is complete and sweeping,
+        move to the next untrained cell and train that); redraw. Returns the epochs added."""
+        st = self.state
+        t0 = time.perf_counter()
+        if self.book.done(st.depth, st.width, st.n_train) and self.w_sweep.value:
+            nxt = self.next_untrained()
+            if nxt is None:
+                self.play.playing = False
+                self._update_status(note="every cell of this depth is trained")
+                return 0
+            self._syncing = True
+            try:
+                self.w_width.value, self.w_size.value = nxt
+            finally:
+                self._syncing = False
+            self.state = State(nxt[0], st.depth, nxt[1], st.epoch)
+        added = self.book.train_chunk(self.state.depth, self.state.width, self.state.n_train)
+        self.timings["train_s"] = time.perf_counter() - t0
+        self.refresh()
+        self._update_status()
+        return added
+
+    def play_tick(self) -> bool:
+        """One Play tick: a training chunk, unless the tick waited while the previous one ran."""
+        now = time.monotonic()
+        if now - self._last_tick_end < min(QUEUED_TICK_S, 0.5 * self.play.interval / 1000.0):
+            self.skipped_ticks += 1
+            return False
+        self.train_step()
+        self._last_tick_end = time.monotonic()
+        return True
+
+    def refresh(self) -> bytes:
+        t0 = time.perf_counter()
+        png = super().refresh()
+        self.timings["render_s"] = time.perf_counter() - t0
+        return png
+
+    def render(self):
+        return render(self.book, self.state)
+
+    def render_png(self):
+        return self.frame_png(CapacityPicture, self.book, self.state)
+
+    def _update_status(self, note: str | None = None):
+        st = self.state
+        n = self.book.epochs(st.depth, st.width, st.n_train)
+        msg = (f"{st.depth} × {st.width}, {st.n_train} images: {n} of {self.book.max_epochs} epochs trained · "
+               f"last: train {self.timings['train_s'] * 1000:.0f} ms, draw {self.timings['render_s'] * 1000:.0f} ms")
+        if note:
+            msg = f"<b>{html.escape(note)}</b><br>" + msg
+        self.status.value = msg
