@@ -375,8 +375,7 @@ class CapacityPicture:
         self.norm = LogNorm(VMIN, VMAX)
         nan_grid = np.full((len(SIZES), len(WIDTHS)), np.nan)
         import matplotlib as mpl
-        cmap = mpl.colormaps["viridis"].copy()
-        cmap.set_bad("0.93")
+        cmap = mpl.colormaps["viridis"].with_extremes(bad="0.93")
         self.image = bx.imshow(nan_grid, cmap=cmap, norm=self.norm, origin="lower", aspect="auto")
         bx.set_xticks(range(len(WIDTHS)), [str(w) for w in WIDTHS])
         bx.set_yticks(range(len(SIZES)), [str(s) for s in SIZES])
