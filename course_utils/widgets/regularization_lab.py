@@ -249,7 +249,7 @@ class LabPicture:
         ax.set_xlabel("epoch")
         ax.set_ylabel("cross-entropy (no penalty, no dropout)")
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper right", fontsize=8)
+        self.c_legend = ax.legend(loc="upper right", fontsize=8)
         ax.set_title(" ", fontsize=10)
         self.h_ref = bx.stairs(_hist(initial_kernel()), BINS, color="0.4", lw=1.2, label="reference")
         self.h_now = bx.stairs(_hist(initial_kernel()), BINS, color="C2", lw=0, fill=True, alpha=0.6,
@@ -271,10 +271,15 @@ class LabPicture:
         dx.set_title(" ", fontsize=10)
         fig.subplots_adjust(left=0.05, right=0.99, bottom=0.14, top=0.84, wspace=0.3)
         self.suptitle = fig.suptitle(" ", fontsize=11)
-        self.live = (in_draw_order(ax, [self.l_train, self.l_val, self.v_stop, self.v_best, self.gap_text])
-                     + [ax.title, self.h_ref, self.h_now, bx.title, self.h_legend, self.i_train, cx.title,
-                        self.i_inf, dx.title, self.suptitle])
-        self.sprites = [self.h_legend]
+        # live parts in drawing order, with what lies over them (spines, legends) redrawn after them
+        self.live = (in_draw_order(ax, [self.l_train, self.l_val, self.v_stop, self.v_best, self.gap_text,
+                                        self.c_legend, *ax.spines.values()])
+                     + [ax.title]
+                     + in_draw_order(bx, [self.h_ref, self.h_now, self.h_legend, *bx.spines.values()])
+                     + [bx.title]
+                     + in_draw_order(cx, [self.i_train, *cx.spines.values()]) + [cx.title]
+                     + in_draw_order(dx, [self.i_inf, *dx.spines.values()]) + [dx.title, self.suptitle])
+        self.sprites = [self.h_legend, self.c_legend]
 
     def update(self, run: LabRun, patience: int, reference: LabRun | None = None):
         h = run.history
