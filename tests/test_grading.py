@@ -412,9 +412,54 @@ def test_manual_grade_flows_into_export(class_run, tmp_path):
         g = gb.find_grade("written_1", STEM, STEM, "ada")
         g.manual_score = 1.5
         gb.db.commit()
-    rows = {(r["learner"], r["exercise"]): r for r in csv.DictReader(open(G.export(run), encoding="utf-8"))}
+        # a comment, as the formgrader saves it (on blur) into the gradebook
+        c = gb.find_comment("written_1", STEM, STEM, "ada")
+        c.manual_comment = "Right idea; say why the <loss> falls."
+        gb.db.commit()
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and "gradebook.db" not in p.name}
+    exported = G.export(run)
+    rows = {(r["learner"], r["exercise"]): r for r in csv.DictReader(open(exported, encoding="utf-8"))}
     assert rows[("ada", "written_1")]["points"] == "1.5"
     assert rows[("ada", "written_1")]["status"] == "graded by hand"
+    assert rows[("ada", "written_1")]["note"] == "instructor's comment: Right idea; say why the <loss> falls."
+    # the learner gets the final points and the comment in new pages; nothing earlier changed
+    assert {p: p.read_bytes() for p in before} == before
+    fb = run / exported.name.replace("gradebook-", "feedback-").removesuffix(".csv")
+    index = (fb / "ada" / "index.html").read_text(encoding="utf-8")
+    assert "1.5 / " in index and "Right idea; say why the &lt;loss&gt; falls." in index
+    assert "Final grades" in index
+    old_index = (run / "feedback" / "ada" / "index.html").read_text(encoding="utf-8")
+    assert "Right idea" not in old_index and "not in yet" in old_index
+    page = (fb / "ada" / f"{STEM}.html").read_text(encoding="utf-8")
+    assert "Right idea; say why the" in page   # nbgrader's own page (comments as markdown), from the gradebook
+    # readable offline: math as MathML, no script or picture from the internet
+    for p in (page, (run / "feedback" / "ada" / f"{STEM}.html").read_text(encoding="utf-8")):
+        assert "<math" in p and "MathJax.Hub" not in p and not re.search(r"<script[^>]*mathjax", p, re.I)
+        assert not re.search(r"<(script|img|link)[^>]+(src|href)=.https?://", p)
+    # a second export leaves the first one alone
+    second = G.export(run)
+    assert second != exported and exported.exists()
+
+
+def test_offline_markdown_turns_tex_into_mathml_and_leaves_code_alone():
+    md = ("For $x \\in \\mathbb{R}$ the price is \\$5 and `$HOME` stays:\n\n$$a^2 + b^2$$\n\n"
+          "```\ny = $z$\n```\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+          "(https://colab.research.google.com/x.ipynb) and $\\frac{1}{$")
+    out = G.offline_markdown(md)
+    assert out.count("<math") == 2 and 'display="block"' in out and 'display="inline"' in out
+    assert "`$HOME`" in out and "y = $z$" in out and "\\$5" in out
+    assert "[Open In Colab](https://colab.research.google.com/x.ipynb)" in out and "svg" not in out
+    assert out.endswith("<code>\\frac{1}{</code>")   # TeX that does not convert: shown as code
+    assert G.offline_markdown("$\\begin{nonsense}$").startswith("<code>")
+
+
+def test_course_config_keeps_nbgrader_off_the_system_exchange(tmp_path):
+    from traitlets.config.loader import PyFileConfigLoader
+    (tmp_path / "nbgrader_config.py").write_text(G.config_file_text(30, False))
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path)).load_config()
+    assert cfg.Exchange.root == str(tmp_path / "exchange")
+    assert "course_utils.tools.grading.OfflineFeedback" in cfg.GenerateFeedback.preprocessors
+    assert G.OfflineFeedback is G._offline_feedback_class()
 
 
 # --------------------------------------------------------------------------- slow: the nbgrader round trip

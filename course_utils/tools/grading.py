@@ -115,6 +115,11 @@ def nbgrader_config(root: str | Path | None, cell_timeout: int = DEFAULT_CELL_TI
         from nbgrader.preprocessors import ClearHiddenTests, GetGrades
         ShortTracebacks = _short_tracebacks_class()
         c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortTracebacks,
+                                            _offline_feedback_class(), CSSHTMLHeaderPreprocessor]
+    else:
+        from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+        from nbgrader.preprocessors import GetGrades
+        c.GenerateFeedback.preprocessors = [GetGrades, _offline_feedback_class(),
                                             CSSHTMLHeaderPreprocessor]
     return c
 
@@ -142,10 +147,65 @@ def _short_tracebacks_class():
     return ShortTracebacks
 
 
+_DISPLAY_MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$", re.S)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?![\s$])((?:\\\$|[^$\n])+?)(?<![\s\\])\$(?!\$)")
+_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+_WEB_IMAGE = re.compile(r"!\[([^\]]*)\]\(https?://[^)\s]+\)")
+
+
+def offline_markdown(text: str) -> str:
+    """A markdown cell made readable with no internet: TeX (``$...$``, ``$$...$$``) becomes
+    MathML, which browsers draw by themselves (no MathJax from a CDN), and a picture from
+    the web (the Colab badge) becomes its alt text (a link around it stays a link). TeX that
+    does not convert is shown as code. Code spans and fenced blocks are left alone."""
+    from latex2mathml.converter import convert
+
+    def mathml(tex: str, display: str) -> str:
+        try:
+            return convert(tex.strip(), display=display).replace("\n", "")
+        except Exception:  # noqa: BLE001 - anything latex2mathml cannot read is shown as code
+            return f"<code>{html.escape(tex.strip())}</code>"
+
+    parts = _CODE.split(text)
+    for i in range(0, len(parts), 2):   # even parts are outside code
+        s = _DISPLAY_MATH.sub(lambda m: mathml(m.group(1), "block"), parts[i])
+        s = _INLINE_MATH.sub(lambda m: mathml(m.group(1), "inline"), s)
+        parts[i] = _WEB_IMAGE.sub(lambda m: m.group(1) or "image", s)
+    return "".join(parts)
+
+
+_MATHJAX_BLOCK = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+
+
+def strip_mathjax(page: str) -> str:
+    """nbconvert's MathJax loader (a script from a CDN) taken out of a feedback page whose math
+    :func:`offline_markdown` already turned into MathML."""
+    return _MATHJAX_BLOCK.sub("<!-- math is MathML: no MathJax needed -->", page)
+
+
+@functools.lru_cache(maxsize=1)
+def _offline_feedback_class():
+    from nbconvert.preprocessors import Preprocessor
+    from traitlets import Bool
+
+    class OfflineFeedback(Preprocessor):
+        """Feedback preprocessor: markdown cells readable offline (:func:`offline_markdown`)."""
+        enabled = Bool(True).tag(config=True)
+
+        def preprocess_cell(self, cell, resources, index):
+            if cell.get("cell_type") == "markdown":
+                cell.source = offline_markdown(cell.source)
+            return cell, resources
+
+    return OfflineFeedback
+
+
 def __getattr__(name):
     # nbconvert is imported only when the class is asked for (the config file names it).
     if name == "ShortTracebacks":
         return _short_tracebacks_class()
+    if name == "OfflineFeedback":
+        return _offline_feedback_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -159,13 +219,18 @@ def config_file_text(cell_timeout: int, show_hidden_tests: bool) -> str:
         f"c.Execute.timeout = {int(cell_timeout)}",
         "c.Execute.interrupt_on_timeout = True",
         "c.OverwriteCells.add_missing_cells = True",
+        "# nbgrader's exchange (for JupyterHub) is not used: a folder of this course, so that the",
+        "# formgrader does not warn about /usr/local/share/nbgrader/exchange",
+        "import os  # noqa: E402",
+        "c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'exchange')",
     ]
+    # Feedback pages read offline (math as MathML, no CDN); by default they show which hidden
+    # check failed, not the hidden test code.
+    pre = ["nbgrader.preprocessors.GetGrades"]
     if not show_hidden_tests:
-        lines += ["# Feedback shows which hidden check failed, not the hidden test code.",
-                  "c.GenerateFeedback.preprocessors = ['nbgrader.preprocessors.GetGrades',",
-                  "    'nbgrader.preprocessors.ClearHiddenTests',",
-                  "    'course_utils.tools.grading.ShortTracebacks',",
-                  "    'nbconvert.preprocessors.CSSHTMLHeaderPreprocessor']"]
+        pre += ["nbgrader.preprocessors.ClearHiddenTests", "course_utils.tools.grading.ShortTracebacks"]
+    pre += ["course_utils.tools.grading.OfflineFeedback", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+    lines += ["c.GenerateFeedback.preprocessors = [" + ",\n    ".join(repr(x) for x in pre) + "]"]
     return "\n".join(lines) + "\n"
 
 
@@ -782,6 +847,7 @@ def grade(submissions: str | Path, out: str | Path = "build/grades", notebooks: 
     meta = {"submissions": str(Path(submissions).resolve()), "created": dt.datetime.now().isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - t_start, 1), "mode": "full" if full else "fast",
             "cell_timeout": cell_timeout, "submission_timeout": submission_timeout, "jobs": jobs,
+            "show_hidden_tests": show_hidden_tests,
             "problems": problems, "submissions_graded": [asdict(s) for s in subs]}
     (run / "grading.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
     rows, summary = collect(run)
@@ -912,13 +978,17 @@ def collect(run: Path) -> tuple[list[dict], list[dict]]:
         for s in meta["submissions_graded"]:
             release = course / "release" / s["notebook"] / f"{s['notebook']}.ipynb"
             exs = exercises(load(release)) if release.exists() else []
-            grades = {}
+            grades, comments = {}, {}
             if gb is not None and s["status"] in ("graded", "not graded"):
                 try:
                     snb = gb.find_submission_notebook(s["notebook"], s["notebook"], s["learner"])
                     grades = {g.name: g for g in snb.grades}
+                    # what the instructor wrote in the formgrader (per cell: the answer cell of
+                    # an autograded exercise, the cell itself for a written answer)
+                    comments = {c.name: c.manual_comment.strip() for c in snb.comments
+                                if c.manual_comment and c.manual_comment.strip()}
                 except MissingEntry:
-                    grades = {}
+                    grades, comments = {}, {}
             executed = course / "autograded" / s["learner"] / s["notebook"] / f"{s['notebook']}.ipynb"
             errors = _cell_errors(load(executed)) if executed.exists() else {}
             tot = {"auto": [0.0, 0.0], "written": [0.0, 0.0]}
@@ -950,6 +1020,8 @@ def collect(run: Path) -> tuple[list[dict], list[dict]]:
                     else:
                         points, status = None, "needs manual grading"
                         pending = True
+                said = [comments[k] for k in dict.fromkeys((ex.grade_id, ex.answer_id)) if k in comments]
+                notes += [f"instructor's comment: {c}" for c in said]
                 if points is not None:
                     tot[ex.kind][0] += points
                 tot[ex.kind][1] += ex.points
@@ -990,22 +1062,30 @@ def write_csv(path: Path, rows: list[dict], fields: list[str]) -> None:
         w.writerows(rows)
 
 
-def write_feedback(run: Path, rows: list[dict], summary: list[dict]) -> None:
-    """``feedback/<learner>/index.html`` (points and notes per exercise) + nbgrader's notebook HTML."""
-    fb_root = run / "feedback"
+def write_feedback(run: Path, rows: list[dict], summary: list[dict], folder: str = "feedback",
+                   final: str | None = None) -> Path:
+    """``<folder>/<learner>/index.html`` (points and notes per exercise) + nbgrader's notebook
+    HTML (from ``course/<folder>/``), readable offline. ``final``: the export's time stamp, for
+    pages with the grades after hand grading (the autograder's pages say that written answers
+    are still to be graded)."""
+    fb_root = run / folder
     for learner in sorted({s["learner"] for s in summary}):
         d = fb_root / learner
         d.mkdir(parents=True, exist_ok=True)
         parts = [f"<!doctype html><meta charset='utf-8'><title>Feedback: {html.escape(learner)}</title>",
                  "<style>body{font-family:sans-serif;margin:2em;max-width:60em}td,th{padding:4px 8px;"
                  "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}.passed{color:green}"
-                 ".failed,.not{color:#b00}</style>", f"<h1>Feedback for {html.escape(learner)}</h1>"]
+                 ".failed,.not{color:#b00}</style>", f"<h1>Feedback for {html.escape(learner)}</h1>",
+                 (f"<p>Final grades, hand-graded answers and the instructor's comments included "
+                  f"(exported {html.escape(final)}).</p>" if final else
+                  "<p>Autograded. Written answers are graded by hand later; their points are not in yet.</p>")]
         for s in (x for x in summary if x["learner"] == learner):
             nb = s["notebook"]
-            src = run / "course" / "feedback" / learner / nb / f"{nb}.html"
+            src = run / "course" / folder / learner / nb / f"{nb}.html"
             link = ""
             if src.exists():
-                shutil.copyfile(src, d / f"{nb}.html")
+                (d / f"{nb}.html").write_text(strip_mathjax(src.read_text(encoding="utf-8")),
+                                              encoding="utf-8")
                 link = f" (<a href='{html.escape(nb)}.html'>your notebook, run and graded</a>)"
             parts.append(f"<h2>{html.escape(nb)}{link}</h2><p>Autograded: <b>{s['auto_points']} / {s['auto_max']}"
                          f"</b> points; written answers: {s['written_points']} / {s['written_max']}. "
@@ -1018,6 +1098,7 @@ def write_feedback(run: Path, rows: list[dict], summary: list[dict]) -> None:
                              f"<td>{html.escape(r['note'])}</td></tr>")
             parts.append("</table>")
         (d / "index.html").write_text("\n".join(parts), encoding="utf-8")
+    return fb_root
 
 
 def report(run: Path, rows: list[dict], summary: list[dict], meta: dict) -> str:
@@ -1041,19 +1122,38 @@ def report(run: Path, rows: list[dict], summary: list[dict], meta: dict) -> str:
     return "\n".join(lines)
 
 
-def export(run: str | Path) -> Path:
-    """Write ``gradebook-<timestamp>.csv`` from a run folder's gradebook.db (manual grades included)."""
+def export(run: str | Path, feedback: bool = True) -> Path:
+    """After hand grading: ``gradebook-<timestamp>.csv`` from the run's gradebook.db (hand
+    grades, and the instructor's comments in the ``note`` column) and, with ``feedback``,
+    ``feedback-<timestamp>/<learner>/`` with the final points and comments (nbgrader's notebook
+    pages made again from the gradebook). Earlier files are never overwritten: the
+    autograder's ``gradebook.csv`` and ``feedback/`` stay as they were. Returns the CSV's path.
+    """
     run = Path(run).resolve()
     if not (run / "grading.json").exists():
         raise ValueError(f"{run} is not a grading run folder (no grading.json)")
-    rows, _ = collect(run)
+    rows, summary = collect(run)
     stamp = dt.datetime.now().strftime("%Y-%m-%d_%H%M%S")
-    path = run / f"gradebook-{stamp}.csv"
-    k = 2
-    while path.exists():
-        path = run / f"gradebook-{stamp}-{k}.csv"
-        k += 1
+    k, suffix = 2, ""
+    while (run / f"gradebook-{stamp}{suffix}.csv").exists() or (run / f"feedback-{stamp}{suffix}").exists():
+        suffix, k = f"-{k}", k + 1
+    path = run / f"gradebook-{stamp}{suffix}.csv"
     write_csv(path, rows, CSV_FIELDS)
+    if feedback:
+        meta = json.loads((run / "grading.json").read_text())
+        folder = f"feedback-{stamp}{suffix}"
+        course = run / "course"
+        from traitlets.config import Config
+        extra = Config()
+        extra.CourseDirectory.feedback_directory = folder   # next to nbgrader's own feedback/
+        api = _api(course, meta.get("cell_timeout", DEFAULT_CELL_TIMEOUT),
+                   meta.get("show_hidden_tests", False), extra)
+        for nb in sorted({s["notebook"] for s in summary}):
+            res = api.generate_feedback(nb, force=True)
+            if not res.get("success"):
+                raise RuntimeError(f"nbgrader generate_feedback failed for {nb}: "
+                                   f"{_last_error_line(res.get('error', ''))}")
+        write_feedback(run, rows, summary, folder=folder, final=stamp.replace("_", " "))
     return path
 
 
@@ -1085,6 +1185,7 @@ def main(argv=None) -> int:
     sy.add_argument("--notebooks", default=str(NOTEBOOKS), help="folder of instructor notebooks")
     ex = sub.add_parser("export", help="new gradebook CSV from a run folder (after manual grading)")
     ex.add_argument("run")
+    ex.add_argument("--no-feedback", action="store_true", help="the CSV only, no new feedback pages")
     wk = sub.add_parser("_worker")
     wk.add_argument("course")
     wk.add_argument("assignment")
@@ -1120,7 +1221,11 @@ def main(argv=None) -> int:
             print(f"{len(expected)} submissions of {nbs[0].stem} in {args.folder} "
                   f"(expected autograded points: {sorted(set(expected.values()))})")
         elif args.command == "export":
-            print(f"gradebook written: {export(args.run)}")
+            path = export(args.run, feedback=not args.no_feedback)
+            print(f"gradebook written: {path}")
+            if not args.no_feedback:
+                fb = path.parent / path.name.replace("gradebook-", "feedback-").removesuffix(".csv")
+                print(f"feedback with the final grades and comments: {fb}/<learner>/index.html")
         else:
             worker(Path(args.course), args.assignment, args.learners, args.cell_timeout,
                    args.submission_timeout, args.show_hidden_tests, Path(args.result))
