@@ -228,9 +228,13 @@ class ConvPicture:
                                     f"(row {e.row}, column {e.col})")
         self.suptitle.set_text(f"Conv2D by hand on the '{state.photo}' photo (grayscale, cross-correlation "
                                "as in Keras)")
-        # the key: everything but the window's position
-        return (state.photo, np.asarray(state.kernel, dtype=float).tobytes(), state.preset, s, state.padding,
-                state.pooling)
+        # the key: the photo; each panel is redrawn alone when what it shows changes (not the window)
+        kernel_key = (np.asarray(state.kernel, dtype=float).tobytes(), state.preset)
+        geometry = (state.photo, s, state.padding)
+        self.panels = {self.ax_k: kernel_key, self.ax_in: geometry, self.ax_out: geometry + kernel_key,
+                       self.ax_pool: geometry + kernel_key + (state.pooling,),
+                       self.ax_txt: geometry + (state.pooling,)}
+        return state.photo
 
 
 def render(state: ConvState):
