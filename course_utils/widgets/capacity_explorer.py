@@ -387,7 +387,7 @@ class CapacityPicture:
                        for j in range(len(WIDTHS))] for i in range(len(SIZES))]
         self.frame_box = Rectangle((-0.5, -0.5), 1, 1, fill=False, ec="red", lw=2.2, zorder=4)
         bx.add_patch(self.frame_box)
-        (self.star,) = bx.plot([], [], "*", color="gold", mec="k", ms=15, zorder=5)
+        (self.star,) = bx.plot([], [], "*", color="gold", mec="k", ms=11, zorder=5)
         self.map_title = bx.text(0.0, 1.03, "", transform=bx.transAxes, fontsize=10, va="bottom")
         self.suptitle = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=11)
         self.live = [self.train_line, self.val_line, self.epoch_line, self.best_mark, self.curve_title,
@@ -423,7 +423,7 @@ class CapacityPicture:
                 v = grid[i, j]
                 t = self.cells[i][j]
                 t.set_text("" if np.isnan(v) else f"{v:.2f}")
-                t.set_color("white" if (not np.isnan(v) and v > 0.4) else "black")
+                t.set_color("white" if (not np.isnan(v) and self.norm(v) < 0.55) else "black")   # dark cells: white
         j, i = WIDTHS.index(state.width), SIZES.index(state.n_train)
         self.frame_box.set_xy((j - 0.5, i - 0.5))
         if np.all(np.isnan(grid)):
@@ -431,7 +431,7 @@ class CapacityPicture:
             where = "nothing trained at this depth yet"
         else:
             bi, bj = np.unravel_index(np.nanargmin(grid), grid.shape)
-            self.star.set_data([bj + 0.33], [bi + 0.3])
+            self.star.set_data([bj - 0.32], [bi + 0.3])   # the cell's top left corner, clear of its number
             where = f"lowest: width {WIDTHS[bj]}, {SIZES[bi]} images ({grid[bi, bj]:.3f})"
         self.map_title.set_text(f"validation loss at epoch {state.epoch}, depth {state.depth}\n{where}")
         self.suptitle.set_text("Capacity explorer: real Keras MLPs on sklearn digits (validation: "
