@@ -91,12 +91,30 @@ CASES = [
          values=tuple(range(1, 21)), what="Play tick (+20 steps)"),
     Case("playground", W + "playground:Playground", "w_noise", what="noise slider (new data and model)"),
     Case("playground", W + "playground:Playground", "w_act", what="activation dropdown (new model)"),
+    Case("augmentation_previewer", W + "augmentation_previewer:AugmentationPreviewer", "rotation",
+         what="RandomRotation slider (rotation, zoom, translation, contrast re-run on 7 photos)"),
+    Case("augmentation_previewer", W + "augmentation_previewer:AugmentationPreviewer", "seed",
+         what="seed slider (all 5 layers re-run)"),
+    Case("capacity_explorer", W + "capacity_explorer:CapacityExplorer", "w_width",
+         what="width slider (cached runs)"),
+    Case("capacity_explorer", W + "capacity_explorer:CapacityExplorer", "w_epoch",
+         what="map-at-epoch slider"),
+    Case("convolution_explorer", W + "convolution_explorer:ConvolutionExplorer", "w_position",
+         what="window position slider"),
+    Case("convolution_explorer", W + "convolution_explorer:ConvolutionExplorer", "w_stride",
+         what="stride slider (1-3)"),
+    Case("convolution_explorer", W + "convolution_explorer:ConvolutionExplorer", "w_padding",
+         what="padding valid/same"),
+    Case("convolution_explorer", W + "convolution_explorer:ConvolutionExplorer", "w_preset",
+         what="kernel preset"),
 ]
 PLAY_CASES = [
     PlayCase("playground", W + "playground:Playground", what="Play, default setup (circle, 4-2, 5 epochs per frame)"),
     PlayCase("playground", W + "playground:Playground",
              args=("ds=spiral;noise=0.1;feat=x1,x2,sin1,sin2;layers=8,8,4;act=tanh;opt=adam;lr=0.01",),
              what="Play, notebook 06 setup (spiral, 8-8-4, 4 features)", target_fps=0.0),
+    PlayCase("capacity_explorer", W + "capacity_explorer:CapacityExplorer", kwargs={"warm_epochs": 5},
+             what="Play: a chunk of epochs per frame, real Keras MLP"),
 ]
 N_CHANGES = 20
 N_WARMUP = 3
