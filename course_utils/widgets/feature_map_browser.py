@@ -85,7 +85,8 @@ class Analyser:
             self.score_is_logit, score_t = True, last.input
         else:
             self.score_is_logit, score_t = False, probs_t
-        self.probe = keras.Model(model.inputs[0], [model.get_layer(n).output for n in self.layers] + [score_t, probs_t])
+        outputs = [model.get_layer(n).output for n in self.layers] + [score_t, probs_t]
+        self.probe = keras.Model(model.inputs[0], outputs)
         self.cam_index = self.layers.index(self.cam_layer)
         self._cache = OrderedDict()
         self.cache_size = cache_size
@@ -317,6 +318,7 @@ class FeatureMapBrowser(Explorer):
         self.cells = [[W.ToggleButton(value=False, layout=W.Layout(width="16px", height="16px", padding="0px",
                                                                    margin="0px"))
                        for _ in range(g[1])] for _ in range(g[0])]
+        self.center_cell = self.cells[g[0] // 2][g[1] // 2]   # one grid cell by name (the frame-time benchmark)
         self.image_index.observe(self._on_index, names="value")
         self.source.observe(self._on_source, names="value")
         self.cam_toggle.observe(self._on_overlay, names="value")
