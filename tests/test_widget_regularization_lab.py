@@ -54,6 +54,24 @@ def test_run_trains_the_real_keras_model_with_l2_and_dropout():
     assert run.history["train_loss"][-1] == pytest.approx(ce, rel=1e-5)
 
 
+def test_curves_per_epoch_do_not_depend_on_how_the_epochs_are_cut():
+    a, b = RL.LabRun(1e-3, 0.3), RL.LabRun(1e-3, 0.3)
+    a.train(2)
+    while b.epoch < 2:
+        b.train_steps(2)                     # Play ticks of 2 mini-batches: epochs end mid-tick
+        b.train_steps(1)
+    assert b.step_in_epoch == 0 or b.epoch == 2
+    for k in a.history:
+        np.testing.assert_allclose(b.history[k][:2], a.history[k], rtol=1e-6)
+    # an unfinished epoch counts as one for train(); the probe's dropout is not the model's
+    c = RL.LabRun(0.0, 0.5)
+    c.train_steps(3)
+    assert (c.epoch, c.step_in_epoch) == (0, 3)
+    c.train(1)
+    assert (c.epoch, c.step_in_epoch) == (1, 0)
+    assert all(c.probe_dropout is not layer for layer in c.model.layers)
+
+
 def test_runs_start_from_the_same_weights_and_l2_shrinks_them():
     a, b = RL.LabRun(0.0, 0.0), RL.LabRun(3e-2, 0.0)
     np.testing.assert_array_equal(a.kernel, b.kernel)
@@ -82,8 +100,12 @@ def test_widget_controls_train_and_cache():
     assert lab.run.epoch == 0 and lab.run.l2 == 1e-2
     assert lab.image.value != png and is_png(lab.image.value)
     lab._last_tick = 0.0
-    lab.w_play.value = 1                                     # one Play tick: one epoch
-    assert lab.run.epoch == 1
+    lab.w_play.value = 1                                     # one Play tick: STEPS_PER_TICK mini-batches
+    assert lab.run.epoch == 0 and lab.run.step_in_epoch == RL.STEPS_PER_TICK
+    for tick in range(2, 2 + lab.run.steps_per_epoch):      # enough ticks for an epoch to end
+        lab._last_tick = 0.0
+        lab.w_play.value = tick
+    assert lab.run.epoch >= 1 and len(lab.run.history["val_loss"]) == lab.run.epoch
     lab.w_l2.value = 0.0                                     # back: the cached run, 5 epochs
     assert lab.run.epoch == 5
     before = lab.image.value
@@ -111,6 +133,34 @@ def test_frame_equals_full_draw_and_render():
     plt.close(fig)
 
 
+def test_play_frames_paste_unchanged_texts_and_equal_a_full_draw():
+    lab = RL.RegularizationLab(l2=1e-3, rate=0.3, steps=1)
+    for tick in range(1, 9):                 # 8 mini-batches: one epoch ends, one is under way
+        lab._last_tick = 0.0
+        before = lab.image.value
+        lab.w_play.value = tick
+        assert lab.image.value != before     # every tick is a new picture (a new mask)
+    assert (lab.run.epoch, lab.run.step_in_epoch) == (1, 3)
+    pic = lab.picture
+    titles = [pic.stamps[id(t)].draws for t in (pic.ax.title, pic.bx.title, pic.cx.title, pic.dx.title,
+                                                pic.suptitle)]
+    assert titles == [1] * 5                 # drawn once, then pasted
+    # the gap box: "not trained yet", "first epoch under way", then epoch 1 (not once a tick)
+    assert pic.stamps[id(pic.gap_text)].draws == 3
+    assert lab.frame.full_draws == 1
+    fast = np.asarray(lab.frame.canvas.buffer_rgba()).copy()
+    lab.frame.full_png()
+    full = np.asarray(lab.frame.canvas.buffer_rgba())
+    diff = np.abs(fast.astype(int) - full.astype(int))
+    assert diff.max() <= 16 and np.mean(np.any(diff > 0, axis=-1)) < 0.002
+    lab.w_rate.value = 0.5                   # a control change after the full draw: still right
+    fast = np.asarray(lab.frame.canvas.buffer_rgba()).copy()
+    lab.frame.full_png()
+    diff = np.abs(fast.astype(int) - np.asarray(lab.frame.canvas.buffer_rgba()).astype(int))
+    assert diff.max() <= 16 and np.mean(np.any(diff > 0, axis=-1)) < 0.002
+    assert lab.w_play.max * lab._steps >= RL.MAX_EPOCHS * lab.run.steps_per_epoch
+
+
 def test_widget_rejects_bad_arguments():
     with pytest.raises(ValueError, match="patience"):
         RL.RegularizationLab(patience=0)
@@ -120,3 +170,7 @@ def test_widget_rejects_bad_arguments():
         RL.RegularizationLab(rate=0.4)
     with pytest.raises(ValueError, match="epochs"):
         RL.LabRun().train(0)
+    with pytest.raises(ValueError, match="steps"):
+        RL.LabRun().train_steps(0)
+    with pytest.raises(ValueError, match="steps"):
+        RL.RegularizationLab(steps=0)

@@ -35,7 +35,7 @@ import numpy as np
 
 from .base import Explorer, in_draw_order
 
-__all__ = ["L2_OPTIONS", "RATE_OPTIONS", "MAX_EPOCHS", "lab_data", "early_stop_point", "LabRun",
+__all__ = ["L2_OPTIONS", "RATE_OPTIONS", "MAX_EPOCHS", "STEPS_PER_TICK", "lab_data", "early_stop_point", "LabRun",
            "LabPicture", "render", "RegularizationLab"]
 
 L2_OPTIONS = (0.0, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2)
@@ -45,6 +45,7 @@ HIDDEN = 128
 MASK_ROWS, MASK_UNITS = 12, 48   # the dropout picture: images x hidden units
 LOSS_TOP = 1.5                   # the loss axis is fixed: curves above it are clipped
 W_RANGE = 0.25                   # the weight histogram's range
+STEPS_PER_TICK = 2               # mini-batches per Play tick (an epoch of 500 images is 5)
 QUEUED_TICK_S = 0.01             # a Play tick this soon after the last frame waited for it: skipped
 
 _DATA = {}
@@ -105,13 +106,15 @@ def _check_option(name, value, options):
 
 
 class LabRun:
-    """One setting of the lab, trained epoch by epoch (layer 1: Keras, no ipywidgets).
+    """One setting of the lab, trained mini-batch by mini-batch (layer 1: Keras, no ipywidgets).
 
     Every run starts from the same initial weights (``seed``), sees the same batches in the
     same order and is trained by Adam (learning rate ``lr``, batch ``batch``) on the data
-    loss plus the L2 penalty, exactly what ``compile`` + ``fit`` would minimise. After each
-    epoch it records, in inference mode (no dropout, no penalty), the cross-entropy and
-    accuracy on the training and validation images.
+    loss plus the L2 penalty, exactly what ``compile`` + ``fit`` would minimise, with one
+    traced train step (``tf.function``). After each epoch's last mini-batch it records, in
+    inference mode (no dropout, no penalty), the cross-entropy and accuracy on the training
+    and validation images: the curves per epoch are the same however the epochs are cut into
+    calls (:meth:`train_steps` of any size, or :meth:`train`).
     """
 
     def __init__(self, l2: float = 0.0, rate: float = 0.0, seed: int = 0, lr: float = 1e-3,
@@ -122,32 +125,43 @@ class LabRun:
         self.data = data if data is not None else lab_data()
         self.model = None
         self.history = {k: [] for k in ("train_loss", "val_loss", "train_acc", "val_acc")}
-        self.kernel = initial_kernel(self.seed)    # first layer's weights now
+        self.kernel = initial_kernel(self.seed)    # first layer's weights at the last epoch's end
         self.best_kernel = self.kernel
         self.masks = None                           # (training, inference) hidden activations
+        self._pos = 0                               # images of the current epoch already trained on
+        self._perm = None
 
     @property
     def epoch(self) -> int:
+        """Epochs completed (and recorded)."""
         return len(self.history["val_loss"])
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.data[1]) // self.batch)
+
+    @property
+    def step_in_epoch(self) -> int:
+        """Mini-batches of the current, unfinished epoch already trained on."""
+        return -(-self._pos // self.batch)
 
     def _build(self):
         import keras
+        import tensorflow as tf
         reg = keras.regularizers.L2(self.l2) if self.l2 else None
         layers = [keras.Input((784,))]
-        for _ in range(2):
+        for i in range(2):
             layers.append(keras.layers.Dense(HIDDEN, activation="relu", kernel_regularizer=reg))
-            layers.append(keras.layers.Dropout(self.rate, seed=self.seed))
+            layers.append(keras.layers.Dropout(self.rate, seed=self.seed + i))
         layers.append(keras.layers.Dense(10, activation="softmax", kernel_regularizer=reg))
-        self.model = keras.Sequential(layers)
-        self.model.set_weights(_initial_weights(self.seed))
-        self.optimizer = keras.optimizers.Adam(self.lr)
-        self.loss_fn = keras.losses.SparseCategoricalCrossentropy()
+        self.model = model = keras.Sequential(layers)
+        model.set_weights(_initial_weights(self.seed))
+        self.optimizer = opt = keras.optimizers.Adam(self.lr)
+        self.loss_fn = loss_fn = keras.losses.SparseCategoricalCrossentropy()
         self._order = np.random.default_rng(self.seed)
-        self._step = None
-
-    def _train_step(self):
-        import tensorflow as tf
-        model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
+        # the picture's dropout layer: the same rate, its own seed, so that drawing a mask
+        # never changes the masks training draws (the curves do not depend on the picture)
+        self.probe_dropout = drop = keras.layers.Dropout(self.rate, seed=self.seed + 100)
 
         @tf.function(reduce_retracing=True)
         def step(x, y):
@@ -158,39 +172,69 @@ class LabRun:
             grads = tape.gradient(loss, model.trainable_variables)
             opt.apply(grads, model.trainable_variables)
             return loss
-        return step
 
-    def train(self, epochs: int = 1) -> None:
-        """Train ``epochs`` more epochs (up to :data:`MAX_EPOCHS`) and record the curves."""
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+        @tf.function(reduce_retracing=True)
+        def predict(x):
+            return model(x, training=False)
+
+        @tf.function(reduce_retracing=True)
+        def probe(x):
+            h = model.layers[0](x)
+            return drop(h, training=True), drop(h, training=False)
+
+        self._step, self._predict, self._probe = step, predict, probe
+        Xtr, _, Xva, _ = self.data
+        self._X_all = np.concatenate([Xtr, Xva])
+
+    def train_steps(self, steps: int = 1) -> int:
+        """Train ``steps`` more mini-batches (not past :data:`MAX_EPOCHS`); an epoch that ends
+        is recorded. Returns the number of epochs completed."""
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"steps must be an int >= 1, got {steps!r}")
         if self.model is None:
             self._build()
-        if self._step is None:
-            self._step = self._train_step()
-        Xtr, ytr, Xva, yva = self.data
-        n = len(ytr)
-        for _ in range(min(epochs, MAX_EPOCHS - self.epoch)):
-            order = self._order.permutation(n)
-            for start in range(0, n, self.batch):
-                idx = order[start:start + self.batch]
-                self._step(Xtr[idx], ytr[idx])
-            self._record()
+        Xtr, ytr = self.data[:2]
+        n, done = len(ytr), 0
+        for _ in range(steps):
+            if self.epoch >= MAX_EPOCHS:
+                break
+            if self._pos == 0:
+                self._perm = self._order.permutation(n)
+            idx = self._perm[self._pos:self._pos + self.batch]
+            self._step(Xtr[idx], ytr[idx])
+            self._pos += len(idx)
+            if self._pos >= n:
+                self._pos = 0
+                self._record()
+                done += 1
+        self._look()
+        return done
+
+    def train(self, epochs: int = 1) -> None:
+        """Train ``epochs`` more epochs (up to :data:`MAX_EPOCHS`; an unfinished epoch counts
+        as one) and record the curves."""
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+        target = min(self.epoch + int(epochs), MAX_EPOCHS)
+        while self.epoch < target:
+            self.train_steps(self.steps_per_epoch - self.step_in_epoch)
 
     def _record(self):
+        """The end of an epoch: losses and accuracies in inference mode."""
         Xtr, ytr, Xva, yva = self.data
-        for part, X, y in (("train", Xtr, ytr), ("val", Xva, yva)):
-            p = np.asarray(self.model(X, training=False))
+        p_all = np.asarray(self._predict(self._X_all))
+        for part, p, y in (("train", p_all[:len(ytr)], ytr), ("val", p_all[len(ytr):], yva)):
             self.history[f"{part}_loss"].append(float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1)).mean()))
             self.history[f"{part}_acc"].append(float((p.argmax(axis=1) == y).mean()))
         self.kernel = np.asarray(self.model.layers[0].kernel)
         if self.history["val_loss"][-1] <= min(self.history["val_loss"]):
             self.best_kernel = self.kernel
-        # one batch of first-layer activations through the real Dropout layer
-        h = self.model.layers[0](Xva[:MASK_ROWS])
-        drop = self.model.layers[1]
-        self.masks = (np.asarray(drop(h, training=True))[:, :MASK_UNITS],
-                      np.asarray(drop(h, training=False))[:, :MASK_UNITS])
+
+    def _look(self):
+        """One batch of first-layer activations through a real ``Dropout`` layer of this rate,
+        in training (a new mask each call) and at inference."""
+        tr, inf = self._probe(self.data[2][:MASK_ROWS])
+        self.masks = (np.asarray(tr)[:, :MASK_UNITS], np.asarray(inf)[:, :MASK_UNITS])
 
 
 _INIT = {}
@@ -223,11 +267,77 @@ def _hist(w):
     return counts / max(1, w.size) / (BINS[1] - BINS[0])
 
 
+class _Stamp:
+    """A text of the figure drawn once per string and then pasted (for :class:`Frame`).
+
+    The first time the text shows a string, it is drawn as usual, and the pixels of its
+    place are kept as they were before and after. A later frame with the same string and
+    the same pixels under it (titles lie on the plain figure; the boxes over the curves do
+    not move while a Play tick only trains part of an epoch) pastes the kept pixels: exactly
+    what drawing it gives, without the 3-10 ms of glyph rendering. Anything else draws it
+    again. Its text stays in the figure (a full draw draws it as usual); the Frame's live list
+    holds the stamp, which marks the text animated with itself.
+    """
+
+    def __init__(self, text):
+        self.text = text
+        self._cache = {}        # string -> (rows, cols, pixels before, pixels after), the newest last
+        self._animated = False
+        self.draws = 0          # texts actually rendered (for tests and tuning)
+
+    def get_animated(self):
+        return self._animated
+
+    def set_animated(self, b):
+        self._animated = bool(b)
+        self.text.set_animated(b)
+
+    def get_zorder(self):
+        return self.text.get_zorder()
+
+    def draw(self, renderer):
+        import math
+        from matplotlib.transforms import Bbox
+        t = self.text
+        key = t.get_text()
+        if not t.get_visible() or not key.strip():
+            return
+        buf = np.asarray(renderer.buffer_rgba())
+        hit = self._cache.pop(key, None)
+        if hit is not None and np.array_equal(buf[hit[0], hit[1]], hit[2]):
+            buf[hit[0], hit[1]] = hit[3]
+        else:
+            box = t.get_window_extent(renderer)
+            patch = t.get_bbox_patch()
+            if patch is not None:
+                t.update_bbox_position_size(renderer)
+                box = Bbox.union([box, patch.get_window_extent(renderer)])
+            box = box.padded(1)   # what the glyphs cover, and no more (a title sits 3-4 px over its axes)
+            height, width = buf.shape[:2]
+            rows = slice(max(0, height - math.ceil(box.y1)), min(height, height - math.floor(box.y0)))
+            cols = slice(max(0, math.floor(box.x0)), min(width, math.ceil(box.x1)))
+            before = buf[rows, cols].copy()
+            t.draw(renderer)
+            self.draws += 1
+            hit = (rows, cols, before, buf[rows, cols].copy())
+        self._cache[key] = hit
+        while len(self._cache) > STAMP_CACHE:
+            self._cache.pop(next(iter(self._cache)))
+
+
+STAMP_CACHE = 32
+
+
 class LabPicture:
     """The lab's figure, built once and updated in place (layer 2).
 
-    All axes have fixed limits, so :attr:`live` lists only what changes from frame to frame:
-    the curves and markers, the histogram outlines, the two mask images and the titles.
+    Every axis has fixed limits for the whole run (the loss axis 0-:data:`LOSS_TOP`, x = 0 to
+    :data:`MAX_EPOCHS`), so ticks, labels and grids are background and :attr:`live` lists only
+    what changes: the curves and markers, the histograms, the two mask images (with the
+    spines and legends that lie over them) and the texts. The curves, the early-stopping
+    markers, the weights and the texts change once an epoch (or with a control); a Play tick
+    that trains part of an epoch changes only the dropout mask and the "training now"
+    marker, and its texts are pasted (:class:`_Stamp`), not drawn.
     """
 
     def __init__(self, fig):
@@ -242,8 +352,10 @@ class LabPicture:
         (self.l_val,) = ax.plot([], [], "-", color="C1", lw=1.8, label="validation loss")
         self.v_stop = ax.axvline(-10, color="red", ls=":", lw=1.5, label="early stop")
         self.v_best = ax.axvline(-10, color="green", ls="--", lw=1.5, label="restored (best)")
-        self.gap_text = ax.text(0.97, 0.62, "", transform=ax.transAxes, ha="right", va="center", fontsize=9,
-                                 bbox=dict(facecolor="white", edgecolor="0.8", alpha=0.9))
+        (self.l_now,) = ax.plot([-10], [0.0], marker="^", ms=9, color="0.25", ls="none", clip_on=False,
+                                label="training now")
+        self.gap_text = ax.text(0.97, 0.55, "", transform=ax.transAxes, ha="right", va="center", fontsize=9,
+                                bbox=dict(facecolor="white", edgecolor="0.8", alpha=0.9))
         ax.set_xlim(0, MAX_EPOCHS)
         ax.set_ylim(0, LOSS_TOP)
         ax.set_xlabel("epoch")
@@ -254,6 +366,7 @@ class LabPicture:
         self.h_ref = bx.stairs(_hist(initial_kernel()), BINS, color="0.4", lw=1.2, label="reference")
         self.h_now = bx.stairs(_hist(initial_kernel()), BINS, color="C2", lw=0, fill=True, alpha=0.6,
                                label="this setting")
+        self.w_text = bx.text(0.03, 0.97, "", transform=bx.transAxes, ha="left", va="top", fontsize=8.5)
         bx.set_xlim(-W_RANGE, W_RANGE)
         bx.set_ylim(0, 32)
         bx.set_xlabel("first-layer weight")
@@ -271,14 +384,19 @@ class LabPicture:
         dx.set_title(" ", fontsize=10)
         fig.subplots_adjust(left=0.05, right=0.99, bottom=0.14, top=0.84, wspace=0.3)
         self.suptitle = fig.suptitle(" ", fontsize=11)
+        st = self.stamps = {id(t): _Stamp(t) for t in (ax.title, bx.title, cx.title, dx.title, self.suptitle,
+                                                        self.gap_text, self.w_text)}
+
+        def order(axes, artists):
+            return [st.get(id(a), a) for a in in_draw_order(axes, artists)]
+
         # live parts in drawing order, with what lies over them (spines, legends) redrawn after them
-        self.live = (in_draw_order(ax, [self.l_train, self.l_val, self.v_stop, self.v_best, self.gap_text,
-                                        self.c_legend, *ax.spines.values()])
-                     + [ax.title]
-                     + in_draw_order(bx, [self.h_ref, self.h_now, self.h_legend, *bx.spines.values()])
-                     + [bx.title]
-                     + in_draw_order(cx, [self.i_train, *cx.spines.values()]) + [cx.title]
-                     + in_draw_order(dx, [self.i_inf, *dx.spines.values()]) + [dx.title, self.suptitle])
+        self.live = (order(ax, [self.l_train, self.l_val, self.v_stop, self.v_best, self.l_now, self.gap_text,
+                                self.c_legend, *ax.spines.values()]) + [st[id(ax.title)]]
+                     + order(bx, [self.h_ref, self.h_now, self.w_text, self.h_legend, *bx.spines.values()])
+                     + [st[id(bx.title)]]
+                     + order(cx, [self.i_train, *cx.spines.values()]) + [st[id(cx.title)]]
+                     + order(dx, [self.i_inf, *dx.spines.values()]) + [st[id(dx.title)], st[id(self.suptitle)]])
         self.sprites = [self.h_legend, self.c_legend]
 
     def update(self, run: LabRun, patience: int, reference: LabRun | None = None):
@@ -289,41 +407,45 @@ class LabPicture:
         stopped, best = early_stop_point(h["val_loss"], patience)
         self.v_stop.set_xdata([stopped if stopped else -10] * 2)
         self.v_best.set_xdata([best if best else -10] * 2)
+        now = run.epoch + run.step_in_epoch / run.steps_per_epoch
+        self.l_now.set_xdata([now if now else -10])
+        self.ax.set_title(f"losses per epoch; early stopping, patience {patience}", fontsize=10)
         if run.epoch:
             k = (best if stopped else run.epoch) - 1
             gap = h["val_loss"][k] - h["train_loss"][k]
-            self.gap_text.set_text(f"gap at epoch {k + 1}: {gap:.3f}\nvalidation accuracy {h['val_acc'][k]:.1%}")
-            kept = "early stopping keeps" if stopped else "still training; now"
-            self.ax.set_title(f"{kept} epoch {k + 1} (patience {patience})", fontsize=10)
+            head = (f"stops after epoch {stopped}, keeps epoch {k + 1}" if stopped
+                    else f"epoch {k + 1}, not stopped yet")
+            self.gap_text.set_text(f"{head}\ngap {gap:.3f}, validation accuracy {h['val_acc'][k]:.1%}")
+        elif run.step_in_epoch:
+            self.gap_text.set_text("first epoch under way")
         else:
             self.gap_text.set_text("not trained yet:\npress Train or Play")
-            self.ax.set_title(f"patience {patience}", fontsize=10)
         kernel = run.best_kernel if stopped else run.kernel
         self.h_now.set_data(_hist(kernel))
         if reference is not None and reference is not run and reference.epoch:
-            ref_kernel, ref_name = reference.kernel, f"λ=0, rate 0, epoch {reference.epoch}"
+            ref_kernel, ref_name = reference.kernel, f"λ=0, rate 0 after {reference.epoch} epochs"
         else:
-            ref_kernel, ref_name = initial_kernel(run.seed), "initial weights"
+            ref_kernel, ref_name = initial_kernel(run.seed), "the initial weights"
         self.h_ref.set_data(_hist(ref_kernel))
-        self.bx.set_title(f"reference: {ref_name}\nmean |w| {np.abs(kernel).mean():.4f} "
-                          f"(reference {np.abs(ref_kernel).mean():.4f})", fontsize=10)
+        self.bx.set_title(f"first-layer weights; reference:\n{ref_name}", fontsize=10)
+        self.w_text.set_text(f"mean |w|\n{np.abs(kernel).mean():.4f}\nref. {np.abs(ref_kernel).mean():.4f}")
         if run.masks is not None:
             tr, inf = run.masks
             top = max(float(inf.max()), 1e-6) / max(1e-6, 1 - run.rate) if run.rate else max(float(inf.max()), 1e-6)
             self.i_train.set_data(tr / top)
             self.i_inf.set_data(inf / top)
-            dropped = float(np.mean((tr == 0) & (inf != 0)) / max(np.mean(inf != 0), 1e-9))
-            self.cx.set_title(f"training: {dropped:.0%} of active units\ndropped, the rest ×{1 / (1 - run.rate):.2f}",
-                              fontsize=10)
-            self.dx.set_title("inference: the identity\n(no units dropped, no scaling)", fontsize=10)
         else:
             blank = np.zeros((MASK_ROWS, MASK_UNITS))
             self.i_train.set_data(blank)
             self.i_inf.set_data(blank)
-            self.cx.set_title(f"training: Dropout({run.rate:g})\n(after the first Train)", fontsize=10)
-            self.dx.set_title("inference", fontsize=10)
+        if run.rate:
+            self.cx.set_title(f"training: Dropout({run.rate:g}), a new\nmask each step, the rest ×{1 / (1 - run.rate):.2f}",
+                              fontsize=10)
+        else:
+            self.cx.set_title("training: Dropout(0)\ndrops nothing", fontsize=10)
+        self.dx.set_title("inference: the identity\n(nothing dropped or scaled)", fontsize=10)
         self.suptitle.set_text(f"L2(λ={run.l2:g}) on every kernel, Dropout(rate={run.rate:g}) = keep-probability "
-                               f"{1 - run.rate:.1f}; {len(run.data[1])} training images, epoch {run.epoch}")
+                               f"{1 - run.rate:.1f}; {len(run.data[1])} training images")
         return None   # every axis is fixed: the background never changes
 
 
@@ -344,11 +466,15 @@ class RegularizationLab(Explorer):
     ----------
     l2, rate : float     the initial setting (one of :data:`L2_OPTIONS`, :data:`RATE_OPTIONS`)
     patience : int       early-stopping patience shown (1-20); it only reads the curves
-    chunk : int          epochs per click of Train (a Play tick trains one epoch)
+    chunk : int          epochs per click of Train
+    steps : int          mini-batches per Play tick (:data:`STEPS_PER_TICK`; an epoch is 5 of
+                         100 images): a tick trains them, records an epoch that ends, and
+                         draws the weights and a dropout mask of this step
     epochs : int         epochs trained before the first picture (0: none)
     """
 
-    def __init__(self, l2: float = 1e-3, rate: float = 0.3, patience: int = 5, chunk: int = 5, epochs: int = 0):
+    def __init__(self, l2: float = 1e-3, rate: float = 0.3, patience: int = 5, chunk: int = 5, epochs: int = 0,
+                 steps: int | None = None):
         self._l2 = _check_option("l2", l2, L2_OPTIONS)
         self._rate = _check_option("rate", rate, RATE_OPTIONS)
         if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or not 1 <= patience <= 20:
@@ -357,7 +483,10 @@ class RegularizationLab(Explorer):
             raise ValueError(f"chunk must be an int in [1, {MAX_EPOCHS}], got {chunk!r}")
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 0 <= epochs <= MAX_EPOCHS:
             raise ValueError(f"epochs must be an int in [0, {MAX_EPOCHS}], got {epochs!r}")
-        self._patience0, self._chunk = int(patience), int(chunk)
+        steps = STEPS_PER_TICK if steps is None else steps
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= 100:
+            raise ValueError(f"steps must be an int in [1, 100], got {steps!r}")
+        self._patience0, self._chunk, self._steps = int(patience), int(chunk), int(steps)
         self.runs = {}
         self._last_tick = 0.0
         if epochs:
@@ -384,7 +513,8 @@ class RegularizationLab(Explorer):
                                       style=style, layout=lay)
         self.w_train = W.Button(description=f"Train {self._chunk} epochs", icon="step-forward")
         self.w_reset = W.Button(description="Reset this setting", icon="refresh")
-        self.w_play = W.Play(value=0, min=0, max=MAX_EPOCHS, step=1, interval=100, description="play")
+        ticks = -(-MAX_EPOCHS * self.run.steps_per_epoch // self._steps)   # enough to train to the end
+        self.w_play = W.Play(value=0, min=0, max=ticks, step=1, interval=100, description="play")
         self.w_l2.observe(self._on_setting, names="value")
         self.w_rate.observe(self._on_setting, names="value")
         self.w_patience.observe(self._on_patience, names="value")
@@ -428,12 +558,12 @@ class RegularizationLab(Explorer):
         self.refresh()
 
     def play_tick(self, value: int) -> None:
-        """One Play tick: one epoch (ticks that waited behind a frame are skipped)."""
+        """One Play tick: ``steps`` mini-batches (ticks that waited behind a frame are skipped)."""
         now = time.perf_counter()
         if not value or now - self._last_tick < QUEUED_TICK_S:
             return
         if self.run.epoch < MAX_EPOCHS:
-            self.run.train(1)
+            self.run.train_steps(self._steps)
         self.refresh()
         self._last_tick = time.perf_counter()
 
@@ -465,6 +595,11 @@ class RegularizationLab(Explorer):
                         f"<td>{h['val_loss'][k]:.3f}</td><td>{h['val_loss'][k] - h['train_loss'][k]:.3f}</td>"
                         f"<td>{h['val_acc'][k]:.1%}</td></tr>")
         stop = f"early stopping stops after epoch {stopped}" if stopped else "early stopping has not stopped yet"
+        dropped = ""
+        if run.masks is not None and run.rate:
+            tr, inf = run.masks
+            share = float(np.mean((tr == 0) & (inf != 0)) / max(np.mean(inf != 0), 1e-9))
+            dropped = f"; this step's mask dropped {share:.0%} of the active units shown (rate {run.rate:g})"
         self.status.value = (f"<table><tr><th></th><th>train loss</th><th>val loss</th><th>gap</th>"
-                             f"<th>val acc</th></tr>{''.join(rows)}</table>{stop}; "
+                             f"<th>val acc</th></tr>{''.join(rows)}</table>{stop}{dropped}; "
                              f"trained settings: {len([r for r in self.runs.values() if r.epoch])}")
