@@ -157,3 +157,43 @@ def test_train_val_gap():
     assert g["train_acc"] == 1.0 and g["val_acc"] == 0.5 and g["acc_gap"] == 0.5
     with pytest.raises(ValueError, match="y_val"):
         R.train_val_gap(p_tr, y, p_va, np.array([0, 2]))
+
+
+def _numbered_mnist(n_train, n_test=0, seed=0):
+    """A synthetic MNIST-shaped Dataset whose images carry their own number (to check the split)."""
+    from course_utils.data import Dataset
+    rng = np.random.default_rng(seed)
+    n = n_train + n_test
+    X = np.zeros((n, 28, 28), np.uint8)
+    ids = np.arange(n)
+    X[:, 0, 0], X[:, 0, 1], X[:, 0, 2] = ids % 256, (ids // 256) % 256, ids // 65536
+    y = rng.integers(0, 10, n)
+    if n_test:
+        return Dataset("mnist", X[:n_train], y[:n_train], X_test=X[n_train:], y_test=y[n_train:], source="full: test")
+    return Dataset("mnist", X, y, source="bundled: test")
+
+
+def _ids(X):
+    px = np.rint(X[:, 0, :3] * 255).astype(np.int64)
+    return px[:, 0] + 256 * px[:, 1] + 65536 * px[:, 2]
+
+
+@pytest.mark.parametrize("n_train, n_test, pool", [(60_000, 10_000, 59_000), (5_000, 0, 3_000)])
+def test_regularization_split_full_and_bundled(n_train, n_test, pool):
+    ds = _numbered_mnist(n_train, n_test)
+    X_pool, y_pool, X_val, y_val = R.regularization_split(ds, n_val=1000, n_pool=2000, seed=42)
+    assert X_pool.shape == (2000, 28, 28) and X_val.shape == (1000, 28, 28)
+    assert X_pool.dtype == X_val.dtype == np.float32 and X_pool.max() <= 1.0
+    pool_ids, val_ids = _ids(X_pool), _ids(X_val)
+    assert np.array_equal(ds.y[pool_ids], y_pool) and np.array_equal(ds.y[val_ids], y_val)   # labels follow
+    assert len(set(pool_ids)) == 2000 and not set(pool_ids) & set(val_ids)
+    test_ids = set(range(n_train, n_train + n_test)) if n_test else set(_ids(ds.train_test_split(0.2, 42)[1] / 255.0))
+    assert not (set(pool_ids) | set(val_ids)) & test_ids                          # the test images stay locked
+    assert np.ptp(np.bincount(y_val, minlength=10) / 1000
+                  - np.bincount(ds.y[:n_train], minlength=10) / n_train) < 0.01   # stratified
+    whole = R.regularization_split(ds, n_val=1000, seed=42)
+    assert len(whole[1]) == pool and np.array_equal(whole[1][:2000], y_pool)       # the first n_pool of the pool
+    with pytest.raises(ValueError, match="n_pool"):
+        R.regularization_split(ds, n_pool=pool + 1)
+    with pytest.raises(ValueError, match="n_val"):
+        R.regularization_split(ds, n_val=len(ds.y))

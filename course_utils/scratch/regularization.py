@@ -25,7 +25,7 @@ import numpy as np
 from ._validate import as_float_array
 
 __all__ = ["l2_penalty", "l2_penalty_grad", "l2_sgd_step", "dropout_keep_mask", "inverted_dropout",
-           "inverted_dropout_backward", "train_val_gap"]
+           "inverted_dropout_backward", "train_val_gap", "regularization_split"]
 
 
 def _check_strength(l2) -> float:
@@ -156,3 +156,29 @@ def train_val_gap(probs_train, y_train, probs_val, y_val, eps: float = 1e-7) -> 
     out["loss_gap"] = out["val_loss"] - out["train_loss"]
     out["acc_gap"] = out["train_acc"] - out["val_acc"]
     return out
+
+
+def regularization_split(ds, n_val: int = 1000, n_pool: int | None = None, seed: int = 0):
+    """Notebook 08's split of a loaded MNIST ``cu.data.Dataset``: ``(X_pool, y_pool, X_val, y_val)``,
+    images scaled to float32 in [0, 1].
+
+    The test part of ``ds.train_test_split(test_size=0.2, seed=seed)`` is left out (the official
+    10,000 test images of the full 70,000-image MNIST; 1,000 of the bundled 5k): section 6 loads it
+    again, locked until then. Of the rest, ``n_val`` images (stratified by digit) are the
+    validation set and the first ``n_pool`` of the others (all if None) the training pool, whose
+    first 500 are the small training set. Only the kept images are converted to float32.
+    """
+    from sklearn.model_selection import train_test_split
+    X_dev, _, y_dev, _ = ds.train_test_split(test_size=0.2, seed=seed)
+    if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or not 10 <= n_val < len(y_dev) - 10:
+        raise ValueError(f"n_val must be an int in [10, {len(y_dev) - 10}) for these {len(y_dev):,} "
+                         f"development images, got {n_val!r}")
+    X_pool, X_val, y_pool, y_val = train_test_split(X_dev, y_dev, test_size=int(n_val), random_state=seed,
+                                                    stratify=y_dev)
+    if n_pool is not None:
+        if isinstance(n_pool, bool) or not isinstance(n_pool, (int, np.integer)) or not 1 <= n_pool <= len(y_pool):
+            raise ValueError(f"n_pool must be an int in [1, {len(y_pool):,}] (the training images left), "
+                             f"got {n_pool!r}")
+        X_pool, y_pool = X_pool[:n_pool], y_pool[:n_pool]
+    return (X_pool.astype("float32") / 255.0, np.asarray(y_pool), X_val.astype("float32") / 255.0,
+            np.asarray(y_val))
