@@ -95,3 +95,22 @@ def test_render_returns_a_figure_and_bad_input_errors():
         gf.GradientFlowExplorer(learning_rate=5.0)
     with pytest.raises(TypeError, match="batchnorm must be True or False"):
         gf.draw_run(batchnorm="yes")
+
+
+def test_kept_frame_equals_a_full_draw_and_depth_redraws_no_panel():
+    import io
+    from PIL import Image
+    fx = gf.GradientFlowExplorer(init="small", activation="relu", depth=8)
+
+    def pixels(png):
+        return np.asarray(Image.open(io.BytesIO(png)))
+    for control, value in [("depth", 20), ("init", "he"), ("batchnorm", True), ("activation", "tanh")]:
+        getattr(fx, control).value = value
+        np.testing.assert_array_equal(pixels(fx.png), pixels(fx.frame.full_png()))
+        fx.refresh()
+    # the gradient axis covers every depth of a configuration: the depth slider draws no panel
+    draws = (fx.frame.full_draws, fx.frame.panel_draws)
+    for depth in (3, 17, 30, 11):
+        fx.depth.value = depth
+    assert (fx.frame.full_draws, fx.frame.panel_draws) == draws
+    assert gf._decades(3e-43, 0.2) == (1e-45, 1.0) and gf._power_label(1e-20) == "1e-20"

@@ -159,6 +159,7 @@ class FlowState:
     outputs: list
     grad_norms: np.ndarray
     loss: float
+    grad_range: tuple | None = None   # norms the gradient axis must show besides these (other depths)
 
 
 def _softmax_ce(logits, y):
@@ -265,12 +266,18 @@ def _make_train_fn(run: Run):
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     @tf.function(reduce_retracing=True)
-    def train(X, y):               # one mini-batch: traced once per model, called once per batch
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(X, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        opt.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
+    def train(X, y, rows, Xv):
+        # a chunk of mini-batches (rows: (steps, BATCH) indices) and the validation scores after
+        # it, in one call: traced once per model, one Python -> TensorFlow round trip per chunk
+        total = tf.constant(0.0)
+        for k in tf.range(tf.shape(rows)[0]):
+            Xb, yb = tf.gather(X, rows[k]), tf.gather(y, rows[k])
+            with tf.GradientTape() as tape:
+                loss = loss_fn(yb, model(Xb, training=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+            total += loss
+        return total / tf.cast(tf.shape(rows)[0], tf.float32), model(Xv, training=False)
 
     return train
 
@@ -295,11 +302,11 @@ def train_run(run: Run, steps: int, seed: int = 0) -> float:
             run._perm = rng.permutation(len(X))
         k = s % per_epoch
         rows.append(run._perm[k * BATCH:(k + 1) * BATCH])
-    losses = [run.train_fn(tf.gather(run._X, r), tf.gather(run._y, r)) for r in rows]
-    loss = float(np.mean([float(v) for v in losses]))
+    loss, logits = run.train_fn(run._X, run._y, tf.constant(np.array(rows, dtype=np.int32)), run._Xv)
+    loss = float(loss)
     run.step += steps
     _from_keras(run, run.model.get_weights())
-    logits = np.asarray(run.model(run._Xv, training=False))   # a direct call, not predict
+    logits = np.asarray(logits)                      # the model called directly, not predict
     acc = float(np.mean(np.argmax(np.nan_to_num(logits, nan=-np.inf), axis=1) == yv))
     run.history["step"].append(run.step)
     run.history["loss"].append(loss)
@@ -318,62 +325,106 @@ def _layers_to_show(depth: int, k: int = SHOWN_LAYERS) -> list:
     return sorted({int(round(v)) for v in np.linspace(0, depth - 1, k)})
 
 
+def _decades(lo: float, hi: float) -> tuple:
+    """``(10**a, 10**b)``: whole decades around ``[lo, hi]``, the lower end a multiple of 5
+    decades when the range spans more than 10 (a key that changes rarely)."""
+    a, b = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    if b - a > 10:
+        a = 5 * (a // 5)
+    return 10.0 ** a, 10.0 ** max(b, a + 1)
+
+
+def _power_label(v, _pos=None) -> str:
+    """Tick label ``1e-50`` (plain text: mathtext's 10^-50 costs a parse per label and frame)."""
+    return f"1e{int(round(np.log10(v)))}" if v > 0 else ""
+
+
+def _fmt(v: float) -> str:
+    return "0" if v == 0 else f"{v:.2g}"
+
+
 class FlowPicture:
-    """The explorer's figure, built once and updated in place.
+    """The explorer's figure, built once and updated in place (a :class:`~.base.Frame` picture).
 
     Three panels: outputs of up to six layers (histograms, one row each, over a shared x
     range), the gradient-norm bars of every hidden layer (log scale; dots: before training),
-    validation accuracy and training loss against mini-batches trained. Everything that
-    depends on the run is live; the frame (axes, fixed labels) is drawn once.
+    validation accuracy above the training loss against mini-batches trained.
+
+    What a frame draws (:attr:`live`): the histograms, their range and row labels, the bars and
+    dots, the curves and the titles, none of them an axis with ticks. The gradient panel's
+    y axis (whole decades), and the curve panels' x axis (multiples of 50 mini-batches) and
+    loss axis are :attr:`panels`: redrawn alone, and only when their range changes.
     """
 
     def __init__(self, fig):
+        import matplotlib.pyplot as plt
         from matplotlib.patches import Polygon
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
         self.fig = fig
         fig.set_size_inches(*FIGSIZE)
-        self.ax_h, self.ax_g, self.ax_c = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.1, 1.2, 1.0]})
-        fig.subplots_adjust(left=0.06, right=0.95, bottom=0.14, top=0.82, wspace=0.32)
-        ax_h, ax_g, ax_c = self.ax_h, self.ax_g, self.ax_c
-        # 1. histograms
+        gs = fig.add_gridspec(2, 3, width_ratios=[1.1, 1.2, 1.0], left=0.035, right=0.985, bottom=0.13,
+                              top=0.82, wspace=0.34, hspace=0.12)
+        self.ax_h = fig.add_subplot(gs[:, 0])
+        self.ax_g = fig.add_subplot(gs[:, 1])
+        self.ax_c = fig.add_subplot(gs[0, 2])
+        self.ax_l = fig.add_subplot(gs[1, 2], sharex=self.ax_c)
+        ax_h, ax_g, ax_c, ax_l = self.ax_h, self.ax_g, self.ax_c, self.ax_l
+        # 1. histograms: no x ticks (the range changes every frame); its ends are live texts
         ax_h.set_ylim(-0.15, SHOWN_LAYERS)
+        ax_h.set_xlim(0, 1)
         ax_h.set_yticks([])
-        ax_h.set_xlabel("layer output on 256 digits (0.5–99.5 percentile range)")
-        self.h_title = ax_h.set_title("")
+        ax_h.set_xticks([])
+        for side in ("left", "right", "top"):   # a ridge plot: the histograms fill the panel's width
+            ax_h.spines[side].set_visible(False)
+        ax_h.set_xlabel("outputs on 256 digits (0.5–99.5 percentile range)", labelpad=14)
+        ax_h.set_title("outputs, layer by layer")
         self.polys, self.row_labels = [], []
-        import matplotlib.pyplot as plt
         cmap = plt.get_cmap("viridis")
         for row in range(SHOWN_LAYERS):
-            p = Polygon(np.zeros((2, 2)), closed=True, color=cmap(row / (SHOWN_LAYERS - 1)), alpha=0.75)
+            p = Polygon(np.zeros((2, 2)), closed=True, color=cmap(row / (SHOWN_LAYERS - 1)), alpha=0.75,
+                        zorder=3)
             ax_h.add_patch(p)
             self.polys.append(p)
             self.row_labels.append(ax_h.text(0.99, row + 0.45, "", transform=ax_h.get_yaxis_transform(),
                                              ha="right", va="center", fontsize=8))
-        # 2. gradient bars
-        self.bars = ax_g.bar(np.arange(1, MAX_DEPTH + 1), np.ones(MAX_DEPTH), width=0.8, color="tab:blue")
-        (self.g0_line,) = ax_g.plot([], [], "o", ms=3.5, color="tab:red", label="before training")
+        self.x_ends = [ax_h.text(x, -0.015, "", transform=ax_h.transAxes, ha=ha, va="top", fontsize=9)
+                       for x, ha in ((0.0, "left"), (1.0, "right"))]
+        # 2. gradient bars: x axis fixed to MAX_DEPTH layers, y axis in whole decades
+        self.bars = ax_g.bar(np.arange(1, MAX_DEPTH + 1), np.ones(MAX_DEPTH), width=0.8, color="tab:blue", zorder=3)
+        (self.g0_line,) = ax_g.plot([], [], "o", ms=3.5, color="tab:red", zorder=4,
+                                    label="before training")
         ax_g.set_yscale("log")
+        ax_g.yaxis.set_major_locator(LogLocator(base=10.0, numticks=7))
+        ax_g.yaxis.set_major_formatter(FuncFormatter(_power_label))
+        ax_g.yaxis.set_minor_formatter(NullFormatter())
+        ax_g.set_xlim(0.4, MAX_DEPTH + 0.6)
+        ax_g.set_xticks([1, 5, 10, 15, 20, 25, 30])
         ax_g.set_xlabel("hidden layer (1 = next to the input)")
-        ax_g.set_ylabel("‖∂loss/∂W‖")
-        self.g_legend = ax_g.legend(loc="upper right", fontsize=8)
-        self.g_title = ax_g.set_title("")
+        ax_g.set_ylabel("‖∂loss/∂W‖", labelpad=2)
+        self.g_legend = ax_g.legend(handles=[self.g0_line], loc="upper right", fontsize=8)
+        # live titles as plain texts: an Axes title is placed anew (measuring the axes) at each draw
+        self.g_title = ax_g.text(0.5, 1.02, "", transform=ax_g.transAxes, ha="center", va="baseline", fontsize=12)
         self.g_note = ax_g.text(0.5, 0.5, "", transform=ax_g.transAxes, ha="center", color="tab:red")
-        # 3. curves
-        (self.acc_line,) = ax_c.plot([], [], "-", color="tab:green", lw=2, label="validation accuracy")
-        self.ax_l = ax_c.twinx()
-        (self.loss_line,) = self.ax_l.plot([], [], "-", color="tab:orange", lw=1.2, label="training loss")
+        self._g_ylim = None
+        # 3. curves: accuracy above, loss below, sharing the x axis
+        (self.acc_line,) = ax_c.plot([], [], "-", color="tab:green", lw=2, zorder=3)   # over the spines, as drawn live
+        (self.loss_line,) = ax_l.plot([], [], "-", color="tab:orange", lw=1.2, zorder=3)
         ax_c.set_ylim(0, 1.02)
-        ax_c.set_xlabel("mini-batches trained")
-        ax_c.set_ylabel("validation accuracy", color="tab:green")
-        self.ax_l.set_ylabel("training loss", color="tab:orange")
-        self.c_title = ax_c.set_title("")
+        ax_c.set_yticks([0, 0.5, 1])
+        ax_c.set_ylabel("val. accuracy", color="tab:green")
+        ax_c.tick_params(labelbottom=False)
+        ax_l.set_xlabel("mini-batches trained")
+        ax_l.set_ylabel("training loss", color="tab:orange")
+        for ax in (ax_c, ax_l):
+            ax.grid(alpha=0.3)
+        self.c_title = ax_c.text(0.5, 1.06, "", transform=ax_c.transAxes, ha="center", va="baseline", fontsize=12)
         self.suptitle = fig.text(0.5, 0.97, "", ha="center", va="top", fontsize=12)
-        self.live = []
+        self.live, self.panels, self.sprites = [], {}, [self.g_legend]
 
     def update(self, state: FlowState):
-        from matplotlib.ticker import LogLocator, NullFormatter
         run = state.run
-        ax_h, ax_g, ax_c = self.ax_h, self.ax_g, self.ax_c
-        # 1. histograms
+        ax_h, ax_g, ax_c, ax_l = self.ax_h, self.ax_g, self.ax_c, self.ax_l
+        # 1. histograms, drawn in axes coordinates over [lo, hi]
         show = _layers_to_show(run.depth)
         vals = np.concatenate([state.outputs[i].ravel() for i in show])
         vals = vals[np.isfinite(vals)]
@@ -382,6 +433,7 @@ class FlowPicture:
             pad = 1e-3 + 0.1 * abs(lo)
             lo, hi = lo - pad, hi + pad
         bins = np.linspace(lo, hi, BINS + 1)
+        xs_axes = np.r_[0.0, np.repeat(np.linspace(0, 1, BINS + 1), 2)[1:-1], 1.0]
         for row in range(SHOWN_LAYERS):
             poly, label = self.polys[row], self.row_labels[row]
             if row >= len(show):
@@ -393,14 +445,13 @@ class FlowPicture:
             top = np.sort(h)[-2] if h.size > 1 else h.max()
             scale = max(top if h.max() > 3 * max(top, 1) else h.max(), 1)   # a spike (ReLU's 0) is clipped
             hh = np.minimum(h / scale, 1.0) * 0.85
-            xs = np.repeat(bins, 2)[1:-1]
             ys = row + np.repeat(hh, 2)
-            poly.set_xy(np.column_stack([np.r_[bins[0], xs, bins[-1]], np.r_[row, ys, row]]))
+            poly.set_xy(np.column_stack([xs_axes, np.r_[row, ys, row]]))
             poly.set_visible(True)
             std = float(np.std(v)) if np.isfinite(v).all() else float("nan")
             label.set_text(f"layer {show[row] + 1}: std {std:.2g}")
-        ax_h.set_xlim(lo, hi)
-        self.h_title.set_text("outputs, layer by layer")
+        self.x_ends[0].set_text(_fmt(lo))
+        self.x_ends[1].set_text(_fmt(hi))
         # 2. gradient norms
         g = state.grad_norms
         ok = np.isfinite(g) & (g > 0)
@@ -410,11 +461,15 @@ class FlowPicture:
             g0ok = g0[np.isfinite(g0) & (g0 > 0)]
             if g0ok.size:
                 glo, ghi = min(glo, g0ok.min()), max(ghi, g0ok.max())
-            bottom = glo / 3.0
-            ax_g.set_ylim(bottom, ghi * 3.0 if ghi / glo > 10 else glo * 30)
+            if state.grad_range is not None:
+                glo, ghi = min(glo, state.grad_range[0]), max(ghi, state.grad_range[1])
+            ylim = _decades(glo / 2.0, ghi * 2.0)
         else:
-            bottom = 1e-3
-            ax_g.set_ylim(1e-3, 1.0)
+            ylim = (1e-3, 1.0)
+        if ylim != self._g_ylim:
+            ax_g.set_ylim(*ylim)
+            self._g_ylim = ylim
+        bottom = ylim[0]
         for k, bar in enumerate(self.bars):
             if k < run.depth and ok[k]:
                 bar.set_y(bottom)
@@ -428,9 +483,6 @@ class FlowPicture:
             self.g0_line.set_data(layers[m], run.initial_grads[m])
         else:
             self.g0_line.set_data([], [])
-        ax_g.yaxis.set_major_locator(LogLocator(base=10.0, numticks=8))
-        ax_g.yaxis.set_minor_formatter(NullFormatter())
-        ax_g.set_xlim(0.4, run.depth + 0.6)
         ratio = g[0] / g[-1] if ok[0] and ok[-1] else float("nan")
         self.g_title.set_text(f"gradient norm per layer: first / last = {ratio:.2g}")
         self.g_note.set_text(f"gradient 0 or not finite in {int((~ok).sum())} layer(s)" if (~ok).any() else "")
@@ -442,19 +494,21 @@ class FlowPicture:
         self.acc_line.set_data(steps, acc)
         self.loss_line.set_data(steps, loss)
         end = max(50.0, float(np.ceil(steps.max() / 50.0) * 50.0)) if steps.size else 50.0
-        ax_c.set_xlim(0, end)
         fin = loss[np.isfinite(loss)]
-        self.ax_l.set_ylim(0, max(2.5, float(fin.max()) * 1.05) if fin.size else 2.5)
+        ltop = max(2.5, float(np.ceil(min(fin.max(), 100.0) * 1.05 / 2.5) * 2.5)) if fin.size else 2.5
+        if ax_c.get_xlim() != (0.0, end):
+            ax_c.set_xlim(0.0, end)
+        if ax_l.get_ylim() != (0.0, ltop):
+            ax_l.set_ylim(0.0, ltop)
         last = f"{acc[-1]:.1%}" if acc.size else "–"
         self.c_title.set_text(f"after {run.step} mini-batches: accuracy {last}")
         bn = "with batch norm" if run.batchnorm else "no batch norm"
         self.suptitle.set_text(f"Gradient flow: {INITS[run.init]}, {run.activation}, {run.depth} hidden layers "
                                f"of {run.weights[0]['W'].shape[1]}, {bn}, Adam lr {run.learning_rate:g}")
-        self.live = [*self.polys, ax_h.xaxis, *self.row_labels, self.h_title,
-                     *in_draw_order(ax_g, [*self.bars, self.g0_line]), ax_g.xaxis, ax_g.yaxis,
-                     *ax_g.spines.values(), self.g_legend, self.g_note, self.g_title,
-                     self.acc_line, ax_c.xaxis, self.c_title, self.loss_line, self.ax_l.yaxis,
-                     self.suptitle]
+        self.live = [*self.polys, *self.row_labels, *self.x_ends,
+                     *in_draw_order(ax_g, [*self.bars, self.g0_line]), self.g_legend, self.g_note, self.g_title,
+                     self.acc_line, self.c_title, self.loss_line, self.suptitle]
+        self.panels = {ax_g: ylim, ax_c: end, ax_l: (end, ltop)}
         return None
 
 
@@ -487,6 +541,7 @@ class GradientFlowExplorer(Explorer):
         self.steps_per_click = _check_int("steps_per_click", steps_per_click, 1, 1000)
         self.seed = _check_int("seed", seed, 0, 2**31)
         self.runs = {}
+        self._ranges = {}
         self.timings = {}
         self._last_tick_end = 0.0
         self.skipped_ticks = 0
@@ -580,10 +635,23 @@ class GradientFlowExplorer(Explorer):
         self.seed += 1
         self.refresh()
 
+    def grad_range(self, run: Run) -> tuple | None:
+        """The smallest and largest gradient norm of ``run``'s configuration before training at
+        depth 1 and :data:`MAX_DEPTH` (cached): the gradient axis covers them, so that moving the
+        depth slider moves the bars, not the axis (which would be drawn again)."""
+        key = (run.init, run.activation, run.batchnorm, self.seed)
+        if key not in self._ranges:
+            g = np.concatenate([flow(draw_run(run.init, run.activation, d, run.batchnorm, seed=self.seed),
+                                     *self._probe).grad_norms for d in (1, MAX_DEPTH)])
+            g = g[np.isfinite(g) & (g > 0)]
+            self._ranges[key] = (float(g.min()), float(g.max())) if g.size else None
+        return self._ranges[key]
+
     def compute(self) -> FlowState:
         run = self._current_run()
         self.run = run
         self.state = flow(run, *self._probe)
+        self.state.grad_range = self.grad_range(run)
         return self.state
 
     def refresh(self) -> bytes:
