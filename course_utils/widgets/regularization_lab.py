@@ -516,7 +516,7 @@ class RegularizationLab(Explorer):
         self.w_train = W.Button(description=f"Train {self._chunk} epochs", icon="step-forward")
         self.w_reset = W.Button(description="Reset this setting", icon="refresh")
         ticks = -(-MAX_EPOCHS * self.run.steps_per_epoch // self._steps)   # enough to train to the end
-        self.w_play = W.Play(value=0, min=0, max=ticks, step=1, interval=100, description="play")
+        self.w_play = W.Play(value=0, min=0, max=ticks, step=1, interval=80, description="play")
         self.w_l2.observe(self._on_setting, names="value")
         self.w_rate.observe(self._on_setting, names="value")
         self.w_patience.observe(self._on_patience, names="value")
