@@ -248,6 +248,11 @@ def test_measured_line_comes_from_the_benchmark_table(good, tmp_path):
     assert line == ("**Measured** (`make bench`, 2026-12-02, 2 CPU cores): accuracy = 97.2% ✓. "
                     "Time to run: full run 16 s, fast mode 13 s.")
     assert nbtools.measured_line("07_new.ipynb", bench) is None          # not benchmarked yet: nothing to check
+    busy = copy.deepcopy(bench)   # measured while other work shared the 2 cores: the CPU time is given too
+    busy["full"]["00_welcome.ipynb"].update(cpu_seconds=11.0, load=6.2)
+    busy["fast"]["00_welcome.ipynb"].update(cpu_seconds=9.0, load=1.5)
+    assert nbtools.measured_line("00_welcome.ipynb", busy).endswith(
+        "full run 16 s (11 s CPU; machine busy, load 6.2), fast mode 13 s.")
     nb = copy.deepcopy(nb)
     nb["cells"][0]["source"] = nbtools.MEASURED_RE.sub("", nbtools._src(nb["cells"][0]))
     assert nbtools.sync_notebook(nb, "00_welcome.ipynb", bench=bench) is True

@@ -68,8 +68,19 @@ def test_bench_table_escapes_pipes_and_merges_rows(tmp_path):
     run.update_bench(bench, [r], fast=False, params={})
     run.update_bench(bench, [run.Result("06_y.ipynb", status="FAILED")], fast=False, params={})
     rows = [line for line in bench.read_text().splitlines() if line.startswith("| 0")]
-    assert len(rows) == 2 and rows[0].count(" | ") == 6  # 7 cells: the metric's | are escaped
+    assert len(rows) == 2 and rows[0].count(" | ") == 8  # 9 cells: the metric's | are escaped
     assert "max \\|a - b\\| = 1e-07 ✓" in rows[0]
+    assert "| 1.0 | — | — | 10 |" in rows[0]   # no CPU time or load measured for this row
+
+
+def test_peak_memory_records_cpu_time_and_load():
+    import subprocess
+    import sys
+    with run.PeakMemory(interval=0.05) as mem:
+        subprocess.run([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                        "while time.process_time() - t < 0.6: pass\ntime.sleep(0.2)"], check=True)
+    assert 0.4 <= mem.cpu_seconds <= 5.0, mem.cpu_seconds
+    assert mem.load is not None and mem.load >= 0
 
 
 def test_bench_gpu_table_beside_the_cpu_one(tmp_path):

@@ -72,7 +72,14 @@ def measured_line(nb_name: str, bench: dict | None = None) -> str | None:
     fast = bench.get("fast", {}).get(nb_name)
     cores = re.match(r"(\d+) cores", full.get("machine", ""))
     where = f"{cores.group(1)} CPU cores" if cores else "the reference machine"
-    times = f"full run {full['seconds']:.0f} s" + (f", fast mode {fast['seconds']:.0f} s" if fast else "")
+    ncores = int(cores.group(1)) if cores else 0
+
+    def took(r):
+        # on a machine other work kept busy, the CPU time says more than the wall clock
+        busy = r.get("load") is not None and r.get("cpu_seconds") is not None and r["load"] > ncores > 0
+        return f"{r['seconds']:.0f} s" + (f" ({r['cpu_seconds']:.0f} s CPU; machine busy, load "
+                                          f"{r['load']:.1f})" if busy else "")
+    times = f"full run {took(full)}" + (f", fast mode {took(fast)}" if fast else "")
     return (f"**Measured** (`make bench`, {full['date']}, {where}): {full['headline']}. "
             f"Time to run: {times}.")
 

@@ -35,6 +35,8 @@ class Result:
     seconds: float = 0.0
     peak_mb: float = 0.0
     gpu_peak_mb: float | None = None   # peak GPU memory of the kernel (nvidia-smi), None without a GPU
+    cpu_seconds: float | None = None   # CPU time (user + system) the kernel used
+    load: float | None = None          # highest 1-minute load average seen during the run
     headlines: list = field(default_factory=list)
     error: str = ""
 
@@ -99,13 +101,18 @@ def _gpu_memory_by_pid() -> dict[int, float] | None:
 class PeakMemory:
     """Poll the resident memory of this process's children (the kernel) in a thread.
 
-    With an NVIDIA GPU (``nvidia-smi`` on PATH) it also records the children's peak GPU memory
-    (``gpu_peak``, MiB; ``None`` without a GPU), polled once a second.
+    Also records their CPU time (``cpu_seconds``: user + system, the last reading of each child)
+    and the highest 1-minute load average of the machine (``load``): wall-clock seconds mean
+    little on a machine that other work keeps busy, CPU seconds much more. With an NVIDIA GPU
+    (``nvidia-smi`` on PATH) it also records the children's peak GPU memory (``gpu_peak``, MiB;
+    ``None`` without a GPU), polled once a second.
     """
 
     def __init__(self, interval: float = 0.2):
         self.interval = interval
         self.peak = 0
+        self._cpu: dict[int, float] = {}
+        self.load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         self.gpu_peak: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -121,9 +128,13 @@ class PeakMemory:
             for child in children:
                 try:
                     total += child.memory_info().rss
+                    t = child.cpu_times()
+                    self._cpu[child.pid] = t.user + t.system
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
+            if self.load is not None:
+                self.load = max(self.load, os.getloadavg()[0])
             if gpu and time.monotonic() - last_gpu >= 1.0:
                 last_gpu = time.monotonic()
                 used = _gpu_memory_by_pid() or {}
@@ -138,6 +149,10 @@ class PeakMemory:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self._cpu.values())
 
 
 def kernel_manager_class():
@@ -213,6 +228,8 @@ def run_one(path: Path, out: Path, fast: bool, params: dict, timeout: int, progr
         res.seconds = time.perf_counter() - t0
         res.peak_mb = mem.peak / 2**20 if "mem" in locals() else 0.0
         res.gpu_peak_mb = mem.gpu_peak if "mem" in locals() else None
+        if "mem" in locals():
+            res.cpu_seconds, res.load = mem.cpu_seconds, mem.load
         for k, v in env_before.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -289,7 +306,9 @@ def update_bench(path: Path, results: list[Result], fast: bool, params: dict, gp
     for r in results:
         row = {"status": r.status, "seconds": round(r.seconds, 1),
                "peak_mb": round(r.peak_mb), "headline": r.headline_text(),
-               "params": params, "date": dt.date.today().isoformat(), "machine": machine()}
+               "params": params, "date": dt.date.today().isoformat(), "machine": machine(),
+               "cpu_seconds": None if r.cpu_seconds is None else round(r.cpu_seconds, 1),
+               "load": None if r.load is None else round(r.load, 1)}
         if gpu:
             row["gpu"] = gpu
             row["gpu_peak_mb"] = None if r.gpu_peak_mb is None else round(r.gpu_peak_mb)
@@ -337,7 +356,11 @@ def _write_bench(path: Path, data: dict) -> None:
     json_path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     lines = ["# Benchmarks", "",
              "Written by `make bench` (full mode) and `make bench FAST=1` (fast mode); rerun to update.",
-             "Times are wall-clock seconds of the whole notebook (kernel start included); peak MB is the",
+             "Times are wall-clock seconds of the whole notebook (kernel start included); CPU s is the",
+             "kernel's CPU time (user + system, both cores together) and load the highest 1-minute load",
+             "average of the machine during the run: with load above the number of cores, other work",
+             "shared the CPU and the wall-clock time is longer than on an idle machine (compare CPU s).",
+             "Peak MB is the",
              "kernel's peak resident memory, polled every 0.2 s (GPU tables: also its peak GPU memory from",
              "`nvidia-smi`, polled every second). Headline: what the notebook records with",
              "`cu.record_headline` (✓ target reached, ✗ missed).", ""]
@@ -351,8 +374,8 @@ def _write_bench(path: Path, data: dict) -> None:
             lines += ["| notebook | status | seconds | peak MB | peak GPU MB | headline | date | GPU | machine |",
                       "|---|---|---|---|---|---|---|---|---|"]
         else:
-            lines += ["| notebook | status | seconds | peak MB | headline | date | machine |",
-                      "|---|---|---|---|---|---|---|"]
+            lines += ["| notebook | status | seconds | CPU s | load | peak MB | headline | date | machine |",
+                      "|---|---|---|---|---|---|---|---|---|"]
         for nb in sorted(data[m]):
             r = data[m][nb]
             headline = r["headline"].replace("|", "\\|")  # a | in a metric name would split the cell
@@ -361,7 +384,9 @@ def _write_bench(path: Path, data: dict) -> None:
                              f"{r.get('gpu_peak_mb') if r.get('gpu_peak_mb') is not None else '—'} | {headline} | "
                              f"{r['date']} | {r.get('gpu', '?')} | {r['machine']} |")
             else:
-                lines.append(f"| {nb} | {r['status']} | {r['seconds']} | {r['peak_mb']} | {headline} | "
+                cpu, load = r.get("cpu_seconds"), r.get("load")
+                lines.append(f"| {nb} | {r['status']} | {r['seconds']} | {'—' if cpu is None else cpu} | "
+                             f"{'—' if load is None else load} | {r['peak_mb']} | {headline} | "
                              f"{r['date']} | {r['machine']} |")
         total = sum(r["seconds"] for r in data[m].values())
         n = len(data[m])
