@@ -15,7 +15,11 @@ Three layers, as every course widget:
 Speed: a control change never trains. Each configuration (init, activation, depth, batch norm,
 learning rate) is one run kept in a cache: coming back to it shows where it was; a new one
 shows its untrained network, computed in NumPy in a few ms. **Train** and **Play** train the
-current run's Keras model a chunk of mini-batches (one compiled TensorFlow loop) and redraw.
+current run's Keras model a chunk of mini-batches (one compiled TensorFlow call, which also
+returns the validation scores) and redraw. The figure is kept (:class:`~.base.Frame`): a frame
+draws the histograms, bars, curves and texts over a kept background; an axis is drawn again
+only when its range changes (the gradient axis covers depths 1 to 30 of a configuration, so
+the depth slider moves bars, not the axis).
 
 Example
 -------
@@ -48,6 +52,9 @@ PROBE = 256            # samples in the fixed probe batch the picture is compute
 SHOWN_LAYERS = 6       # histogram rows
 BINS = 40
 PLAY_INTERVAL_MS = 60
+#: the Keras models' batch-norm momentum: 0.9, as notebook 09's section 1 (at Keras' 0.99 the moving
+#: statistics, which the accuracy uses, lag hundreds of mini-batches behind a naive start)
+BN_MOMENTUM = 0.9
 QUEUED_TICK_S = 0.01   # a Play tick this soon after the end of a step waited for it: skipped
 assert set(INITS) == set(INIT_SCHEMES)
 
@@ -223,14 +230,15 @@ def accuracy(run: Run, X, y) -> float:
 
 def build_keras_model(run: Run):
     """``run``'s network as a real ``keras.Sequential`` holding its current weights:
-    [Dense(width) → (BatchNormalization) → Activation] × depth → Dense(10) (logits)."""
+    [Dense(width) → (BatchNormalization(momentum=:data:`BN_MOMENTUM`)) → Activation] × depth → Dense(10)
+    (logits)."""
     import keras
     width = run.weights[0]["W"].shape[1]
     layers = [keras.Input(shape=(64,))]
     for _ in range(run.depth):
         layers.append(keras.layers.Dense(width, use_bias=not run.batchnorm))
         if run.batchnorm:
-            layers.append(keras.layers.BatchNormalization())
+            layers.append(keras.layers.BatchNormalization(momentum=BN_MOMENTUM))
         layers.append(keras.layers.Activation(run.activation))
     layers.append(keras.layers.Dense(10))
     model = keras.Sequential(layers, name="gradient_flow")
@@ -417,7 +425,7 @@ class FlowPicture:
         ax_l.set_ylabel("training loss", color="tab:orange")
         for ax in (ax_c, ax_l):
             ax.grid(alpha=0.3)
-        self.c_title = ax_c.text(0.5, 1.06, "", transform=ax_c.transAxes, ha="center", va="baseline", fontsize=12)
+        self.c_title = ax_c.text(0.5, 1.06, "", transform=ax_c.transAxes, ha="center", va="baseline", fontsize=11)
         self.suptitle = fig.text(0.5, 0.97, "", ha="center", va="top", fontsize=12)
         self.live, self.panels, self.sprites = [], {}, [self.g_legend]
 
@@ -501,7 +509,7 @@ class FlowPicture:
         if ax_l.get_ylim() != (0.0, ltop):
             ax_l.set_ylim(0.0, ltop)
         last = f"{acc[-1]:.1%}" if acc.size else "–"
-        self.c_title.set_text(f"after {run.step} mini-batches: accuracy {last}")
+        self.c_title.set_text(f"after {run.step} batches: accuracy {last}")
         bn = "with batch norm" if run.batchnorm else "no batch norm"
         self.suptitle.set_text(f"Gradient flow: {INITS[run.init]}, {run.activation}, {run.depth} hidden layers "
                                f"of {run.weights[0]['W'].shape[1]}, {bn}, Adam lr {run.learning_rate:g}")
