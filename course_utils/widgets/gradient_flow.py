@@ -19,7 +19,7 @@ current run's Keras model a chunk of mini-batches (one compiled TensorFlow call,
 returns the validation scores) and redraw. The figure is kept (:class:`~.base.Frame`): a frame
 draws the histograms, bars, curves and texts over a kept background; an axis is drawn again
 only when its range changes (the gradient axis covers depths 1 to 30 of a configuration, so
-the depth slider moves bars, not the axis).
+the depth slider moves bars, not the axis); the figure title is drawn when it changes.
 
 Example
 -------
@@ -51,7 +51,7 @@ BATCH = 64
 PROBE = 256            # samples in the fixed probe batch the picture is computed on
 SHOWN_LAYERS = 6       # histogram rows
 BINS = 40
-PLAY_INTERVAL_MS = 60
+PLAY_INTERVAL_MS = 90     # a frame (5 mini-batches and the picture) takes 50-70 ms on 2 loaded cores
 #: the Keras models' batch-norm momentum: 0.9, as notebook 09's section 1 (at Keras' 0.99 the moving
 #: statistics, which the accuracy uses, lag hundreds of mini-batches behind a naive start)
 BN_MOMENTUM = 0.9
@@ -494,6 +494,7 @@ class FlowPicture:
         ratio = g[0] / g[-1] if ok[0] and ok[-1] else float("nan")
         self.g_title.set_text(f"gradient norm per layer: first / last = {ratio:.2g}")
         self.g_note.set_text(f"gradient 0 or not finite in {int((~ok).sum())} layer(s)" if (~ok).any() else "")
+        self.g_note.set_visible(bool((~ok).any()))   # not drawn at all when empty
         # 3. curves
         hist = run.history
         steps = np.array(hist["step"], dtype=float)
@@ -515,8 +516,9 @@ class FlowPicture:
                                f"of {run.weights[0]['W'].shape[1]}, {bn}, Adam lr {run.learning_rate:g}")
         self.live = [*self.polys, *self.row_labels, *self.x_ends,
                      *in_draw_order(ax_g, [*self.bars, self.g0_line]), self.g_legend, self.g_note, self.g_title,
-                     self.acc_line, self.c_title, self.loss_line, self.suptitle]
-        self.panels = {ax_g: ylim, ax_c: end, ax_l: (end, ltop)}
+                     self.acc_line, self.c_title, self.loss_line]
+        # the title changes with the configuration only: a panel, drawn into the background when it changes
+        self.panels = {ax_g: ylim, ax_c: end, ax_l: (end, ltop), self.suptitle: self.suptitle.get_text()}
         return None
 
 
