@@ -103,6 +103,9 @@ CASES = [
          what="L2 λ slider (cached runs, shown at once)"),
     Case("regularization_lab", W + "regularization_lab:RegularizationLab", "w_patience", kwargs={"epochs": 10},
          what="early-stopping patience (10 epochs trained)"),
+    Case("gradient_flow", W + "gradient_flow:GradientFlowExplorer", "init",
+         what="init dropdown (cached or untrained run)"),
+    Case("gradient_flow", W + "gradient_flow:GradientFlowExplorer", "depth", what="depth slider (1-30)"),
     Case("feature_map_browser", W + "feature_map_browser:demo_browser", "image_index",
          what="image slider (a new image: one model call with Grad-CAM)"),
     Case("feature_map_browser", W + "feature_map_browser:demo_browser", "center_cell", values=(True, False),
@@ -123,6 +126,8 @@ PLAY_CASES = [
              what="Play, notebook 06 setup (spiral, 8-8-4, 4 features)", target_fps=0.0),
     PlayCase("regularization_lab", W + "regularization_lab:RegularizationLab", control="w_play",
              what="Play, 2 mini-batches of 100 a tick (an epoch = 5)"),
+    PlayCase("gradient_flow", W + "gradient_flow:GradientFlowExplorer",
+             what="Play (5 mini-batches of the 20-layer Keras model per frame)"),
     PlayCase("capacity_explorer", W + "capacity_explorer:CapacityExplorer", kwargs={"warm_epochs": 5},
              what="Play: a chunk of epochs per frame, real Keras MLP"),
 ]
