@@ -20,11 +20,13 @@ from __future__ import annotations
 import base64
 import io
 import struct
+import time
 import zlib
 
 import numpy as np
 
-__all__ = ["fig_to_png", "Explorer", "is_png", "Frame", "png_bytes", "in_draw_order", "PNG_LEVEL"]
+__all__ = ["fig_to_png", "Explorer", "is_png", "Frame", "png_bytes", "in_draw_order", "PNG_LEVEL",
+           "QUEUED_TICK_S"]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: panels a Frame keeps the pixels of, to paste back when a panel's key comes back (a slider
@@ -33,6 +35,9 @@ PANEL_CACHE = 24
 #: zlib level of the widgets' PNGs: 1 encodes several times faster than matplotlib's
 #: savefig (Pillow, level 6) for files of about the same size (flat colours and lines).
 PNG_LEVEL = 1
+#: A Play tick that arrives this soon after the previous frame ended waited in the front end's
+#: queue while that frame was drawn (a fresh tick can come at any time): it is dropped.
+QUEUED_TICK_S = 0.01
 
 
 def png_bytes(canvas, compress_level: int = PNG_LEVEL) -> bytes:
@@ -384,6 +389,25 @@ class Explorer:
         key = self.picture.update(*state)
         return self.frame.png(self.picture.live, key, getattr(self.picture, "panels", None),
                               getattr(self.picture, "sprites", ()))
+
+    def play_tick(self) -> bool:
+        """One tick of the widget's ``play`` control: :meth:`play_step`, unless the tick waited
+        while the previous frame was drawn (it arrives within ``queued_tick_s`` of that frame's
+        end, or half the Play interval); such ticks are dropped and counted in
+        ``skipped_ticks``, so a frame slower than the interval does not make Play fall further
+        and further behind. Returns whether it stepped."""
+        now = time.monotonic()
+        waited = min(getattr(self, "queued_tick_s", QUEUED_TICK_S), 0.5 * self.play.interval / 1000.0)
+        if now - getattr(self, "_last_tick_end", 0.0) < waited:
+            self.skipped_ticks = getattr(self, "skipped_ticks", 0) + 1
+            return False
+        self.play_step()
+        self._last_tick_end = time.monotonic()
+        return True
+
+    def play_step(self):  # pragma: no cover - for widgets with a Play control
+        """What one Play tick does (a training chunk and a new picture)."""
+        raise NotImplementedError
 
     def render_png(self) -> bytes:
         """PNG bytes of the current state: :meth:`render`'s figure, drawn and closed.

@@ -46,7 +46,7 @@ MAX_EPOCHS = 100
 BATCH_SIZE = 32
 LEARNING_RATE = 2e-3
 PLAY_INTERVAL_MS = 60
-QUEUED_TICK_S = 0.015
+QUEUED_TICK_S = 0.015   # a Play tick this soon after a frame waited for it (base.Explorer.play_tick)
 VMIN, VMAX = 0.05, 2.5               # the map's colour range (validation cross-entropy, log scale)
 CHANCE = math.log(10)
 
@@ -477,6 +477,7 @@ class CapacityExplorer(Explorer):
         self._syncing = False
         self._last_tick_end = 0.0
         self.skipped_ticks = 0
+        self.queued_tick_s = QUEUED_TICK_S
         self.timings = {"train_s": 0.0, "render_s": 0.0}
         super().__init__()
         self._update_status()
@@ -572,15 +573,9 @@ class CapacityExplorer(Explorer):
         self._update_status()
         return added
 
-    def play_tick(self) -> bool:
-        """One Play tick: a training chunk, unless the tick waited while the previous one ran."""
-        now = time.monotonic()
-        if now - self._last_tick_end < min(QUEUED_TICK_S, 0.5 * self.play.interval / 1000.0):
-            self.skipped_ticks += 1
-            return False
+    def play_step(self):
+        """One Play tick's work (:meth:`base.Explorer.play_tick` drops the ticks that queued up)."""
         self.train_step()
-        self._last_tick_end = time.monotonic()
-        return True
 
     def refresh(self) -> bytes:
         t0 = time.perf_counter()

@@ -55,7 +55,6 @@ PLAY_INTERVAL_MS = 90     # a frame (5 mini-batches and the picture) takes 50-70
 #: the Keras models' batch-norm momentum: 0.9, as notebook 09's section 1 (at Keras' 0.99 the moving
 #: statistics, which the accuracy uses, lag hundreds of mini-batches behind a naive start)
 BN_MOMENTUM = 0.9
-QUEUED_TICK_S = 0.01   # a Play tick this soon after the end of a step waited for it: skipped
 assert set(INITS) == set(INIT_SCHEMES)
 
 
@@ -629,15 +628,9 @@ class GradientFlowExplorer(Explorer):
         self.refresh()
         return loss
 
-    def play_tick(self) -> bool:
-        """One Play tick: a Train click, unless the tick waited while the previous one ran."""
-        now = time.monotonic()
-        if now - self._last_tick_end < min(QUEUED_TICK_S, 0.5 * self.play.interval / 1000.0):
-            self.skipped_ticks += 1
-            return False
+    def play_step(self):
+        """One Play tick's work (:meth:`base.Explorer.play_tick` drops the ticks that queued up)."""
         self.train()
-        self._last_tick_end = time.monotonic()
-        return True
 
     def reset(self) -> None:
         """Forget the current configuration's run and start it from new random weights."""

@@ -38,7 +38,6 @@ __all__ = ["Playground", "render", "PlaygroundPicture", "loss_axis_end", "loss_a
            "NEG_COLOR", "POS_COLOR"]
 
 PLAY_INTERVAL_MS = 40  # the Play control's tick
-QUEUED_TICK_S = 0.01   # a tick this soon after the end of a step waited for it: skipped
 NEG_COLOR = "#f59322"  # Playground's orange: negative values, class 0
 POS_COLOR = "#0877bd"  # Playground's blue: positive values, class 1
 _CMAP = None
@@ -599,20 +598,9 @@ class Playground(Explorer):
         self._update_status()
         return result
 
-    def play_tick(self) -> bool:
-        """One Play tick: a step, unless the tick waited while the previous step ran (it
-        comes in right after that step ended): such ticks are skipped so that they do not
-        pile up. Returns True if it stepped."""
-        now = time.monotonic()
-        # A tick that waited arrives within a few ms of the end of the step; a fresh tick
-        # can arrive any time. (Skipping every tick that comes within half an interval, as
-        # before, also skipped fresh ticks and halved the frame rate.)
-        if now - self._last_tick_end < min(QUEUED_TICK_S, 0.5 * self.play.interval / 1000.0):
-            self.skipped_ticks += 1
-            return False
+    def play_step(self):
+        """One Play tick's work (:meth:`base.Explorer.play_tick` drops the ticks that queued up)."""
         self.step()
-        self._last_tick_end = time.monotonic()
-        return True
 
     def reset(self) -> None:
         """New random weights, epoch 0, empty loss curves (the data stay)."""
