@@ -137,3 +137,41 @@ def test_frame_matches_full_draw(book):
     full = np.asarray(Image.open(io.BytesIO(w.frame.full_png())))
     assert fast.shape == full.shape
     assert np.mean(np.abs(fast.astype(int) - full.astype(int)) > 8) < 0.002
+
+
+def _pixels(png):
+    from PIL import Image
+    import io
+    return np.asarray(Image.open(io.BytesIO(bytes(png)))).astype(int)
+
+
+def test_play_frames_paste_unchanged_texts_and_match_full_draw(data):
+    book = C.RunBook(data)
+    book.get(1, 16, 100).train(3)
+    w = C.CapacityExplorer(book=book, state=C.State(width=16, depth=1, n_train=100, epoch=C.MAX_EPOCHS))
+    pic = w.picture
+    assert pic.suptitle not in pic.live   # the figure's title is background, drawn once
+    w.train_step()
+    title = pic.stamps[pic.curve_title]
+    before = title.draws
+    for _ in range(2):
+        w.train_step()
+        fast, full = _pixels(w.image.value), _pixels(w.frame.full_png())
+        w.refresh()   # full_png leaves no background: the next frame draws it again
+        assert fast.shape == full.shape
+        assert np.mean(np.abs(fast - full) > 8) < 0.002
+    assert title.draws - before <= 1      # the configuration's line is pasted, not drawn, while it trains
+    assert "gap at the end" in pic.curve_end.get_text() and "best val loss" in pic.curve_numbers.get_text()
+    # a pasted frame gives the same pixels as a drawn one
+    same = bytes(w.refresh())
+    pic.stamps[pic.curve_title]._cache.clear()
+    assert _pixels(w.refresh()).tolist() == _pixels(same).tolist()
+
+
+def test_best_weights_kept_by_the_compiled_loop(data):
+    run = C.CurveRun(data, (8,), 100, seed=2)
+    assert run.best_weights is None
+    run.train(8)
+    best = run.restore_best()
+    val = scratch.softmax_ce_from_logits(np.asarray(run.model(run.X_val, training=False)), run.y_val)
+    assert val == pytest.approx(run.history["val_loss"][best - 1], rel=1e-5)

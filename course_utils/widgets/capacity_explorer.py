@@ -135,12 +135,20 @@ class CurveRun:
         self._rng = np.random.default_rng(self.seed)
         self._fn = None
         self.history = {"loss": [], "val_loss": [], "val_accuracy": []}
-        self.best_val, self.best_epoch, self.best_weights = float("inf"), 0, None
+        self.best_val, self.best_epoch = float("inf"), 0
+        self._best_vars = None   # the weights of the best epoch, copied inside the compiled loop
         self.seconds = 0.0
 
     @property
     def epoch(self) -> int:
         return len(self.history["loss"])
+
+    @property
+    def best_weights(self):
+        """The weights (``get_weights`` order) of the best validation epoch so far, or None."""
+        if self._best_vars is None or not self.best_epoch:
+            return None
+        return [v.numpy() for v in self._best_vars]
 
     @property
     def params(self) -> int:
@@ -152,6 +160,9 @@ class CurveRun:
         X, y = tf.constant(self.X), tf.constant(self.y)
         Xv, yv = tf.constant(self.X_val), tf.constant(self.y_val)
         batch = self.batch_size
+        weights = list(model.weights)   # the order of get_weights
+        best_vars = [tf.Variable(tf.convert_to_tensor(w), trainable=False) for w in weights]
+        best_val = tf.Variable(float("inf"), dtype=tf.float32, trainable=False)
 
         def ce(labels, logits):
             return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
@@ -170,10 +181,15 @@ class CurveRun:
                 logits_v = model(Xv, training=False)
                 acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits_v, axis=1, output_type=tf.int32), yv),
                                              tf.float32))
-                out = out.write(e, tf.stack([ce(y, model(X, training=False)), ce(yv, logits_v), acc]))
+                val = ce(yv, logits_v)
+                if val < best_val:   # keep the best epoch's weights (no round trip to NumPy per epoch)
+                    best_val.assign(val)
+                    for b, w in zip(best_vars, weights):
+                        b.assign(w)
+                out = out.write(e, tf.stack([ce(y, model(X, training=False)), val, acc]))
             return out.stack()
 
-        self._fn = run
+        self._fn, self._best_vars = run, best_vars
 
     def train(self, epochs: int, perms=None) -> dict:
         """Train ``epochs`` more epochs; ``perms`` (epochs, n_train) fixes the batch order
@@ -192,21 +208,19 @@ class CurveRun:
             self._compile()
         import tensorflow as tf
         logger, level = tf.get_logger(), tf.get_logger().level
-        for e in range(len(perms)):   # one compiled call per epoch: cheap, and the best weights can be kept
-            if quiet and e == 0:
-                logger.setLevel("ERROR")   # a new function per run is by design: no "retracing" warning
-                try:
-                    loss, val_loss, val_acc = self._fn(perms[e:e + 1]).numpy()[0]
-                finally:
-                    logger.setLevel(level)
-            else:
-                loss, val_loss, val_acc = self._fn(perms[e:e + 1]).numpy()[0]
+        if quiet:
+            logger.setLevel("ERROR")   # a new function per run is by design: no "retracing" warning
+        try:   # the whole chunk in one compiled call: a call per epoch costs about 1 ms more each
+            rows = self._fn(perms).numpy()
+        finally:
+            if quiet:
+                logger.setLevel(level)
+        for loss, val_loss, val_acc in rows:
             self.history["loss"].append(float(loss))
             self.history["val_loss"].append(float(val_loss))
             self.history["val_accuracy"].append(float(val_acc))
-            if val_loss < self.best_val:
+            if val_loss < self.best_val:   # the same comparison (float32) as the compiled loop's
                 self.best_val, self.best_epoch = float(val_loss), self.epoch
-                self.best_weights = self.model.get_weights()
         self.seconds += time.perf_counter() - t0
         return {k: v[-1] for k, v in self.history.items()}
 
@@ -336,6 +350,61 @@ class State:
 
 
 FIGSIZE = (11.0, 4.3)
+STAMP_CACHE = 16   # renderings kept per text (a title's recent strings, a map cell's recent values)
+
+
+class _Stamp:
+    """A text of the picture rendered once per string and colour, then pasted (for the Frame).
+
+    Text costs about 0.1 ms a glyph to render (matplotlib 3.11), and most texts of a frame
+    did not change since the last one. The first time the text shows a string it is drawn as
+    usual, and the pixels of its place are kept as they were before and after. A later frame
+    with the same string and colour and the same pixels under it (a title on the plain figure,
+    a map cell whose colour did not change) pastes the kept pixels: exactly what drawing it
+    gives. Anything else draws it again. Every text here is anchored at a fixed point, so a
+    string always lands in the same place. The text stays in the figure (a full draw draws it
+    as usual); the Frame's live list holds the stamp, which marks the text animated with itself.
+    """
+
+    def __init__(self, text):
+        self.text = text
+        self._cache = {}   # (string, colour) -> (rows, cols, pixels before, pixels after), the newest last
+        self._animated = False
+        self.draws = 0     # texts actually rendered (for tests and tuning)
+
+    def get_animated(self):
+        return self._animated
+
+    def set_animated(self, b):
+        self._animated = bool(b)
+        self.text.set_animated(b)
+
+    def get_zorder(self):
+        return self.text.get_zorder()
+
+    def draw(self, renderer):
+        import math
+        t = self.text
+        string = t.get_text()
+        if not t.get_visible() or not string.strip():
+            return
+        key = (string, str(t.get_color()))
+        buf = np.asarray(renderer.buffer_rgba())
+        hit = self._cache.pop(key, None)
+        if hit is not None and np.array_equal(buf[hit[0], hit[1]], hit[2]):
+            buf[hit[0], hit[1]] = hit[3]
+        else:
+            box = t.get_window_extent(renderer).padded(1)   # what the glyphs cover, and a pixel more
+            height, width = buf.shape[:2]
+            rows = slice(max(0, height - math.ceil(box.y1)), min(height, height - math.floor(box.y0)))
+            cols = slice(max(0, math.floor(box.x0)), min(width, math.ceil(box.x1)))
+            before = buf[rows, cols].copy()
+            t.draw(renderer)
+            self.draws += 1
+            hit = (rows, cols, before, buf[rows, cols].copy())
+        self._cache[key] = hit
+        while len(self._cache) > STAMP_CACHE:
+            self._cache.pop(next(iter(self._cache)))
 
 
 class CapacityPicture:
@@ -344,7 +413,10 @@ class CapacityPicture:
     Left: the current run's training and validation loss per epoch (log scale), the epoch read
     on the map (grey line) and the validation optimum (star). Right: the validation map for the
     current depth, the current cell framed, the map's lowest cell starred. Axes never move, so
-    a frame redraws only curves, colours and texts (:attr:`live`).
+    a frame redraws only curves, colours and texts (:attr:`live`); the figure's title is in the
+    background, and a text whose string did not change is pasted (:class:`_Stamp`): a Play
+    frame renders only the line "gap at the end", the trained cell's number and, while the
+    validation optimum still moves, the "best val loss" line.
     """
 
     def __init__(self, fig):
@@ -369,7 +441,14 @@ class CapacityPicture:
         self.epoch_line = ax.axvline(MAX_EPOCHS, color="0.35", lw=1.0, ls="--")
         (self.best_mark,) = ax.plot([], [], "*", color="gold", mec="k", ms=13, zorder=5)
         ax.legend(loc="lower left", fontsize=9, framealpha=0.9)
-        self.curve_title = ax.text(0.0, 1.03, "", transform=ax.transAxes, fontsize=10, va="bottom")
+        from matplotlib.transforms import ScaledTranslation
+        up = ScaledTranslation(0, 12 / 72, fig.dpi_scale_trans)   # one line (10 pt text) higher
+        # two one-line titles per panel: the upper one changes only with the configuration (or
+        # the regime, the epoch read), so it is pasted, not drawn, while Play trains
+        self.curve_title = ax.text(0.0, 1.03, "", transform=ax.transAxes + up, fontsize=10, va="bottom")
+        self.curve_numbers = ax.text(0.0, 1.03, "", transform=ax.transAxes, fontsize=10, va="bottom")
+        # the one text that changes with every chunk: short, right of the configuration's line
+        self.curve_end = ax.text(1.17, 1.03, "", transform=ax.transAxes + up, fontsize=10, va="bottom", ha="right")
         self.empty = ax.text(0.5, 0.55, "", transform=ax.transAxes, ha="center", va="center", fontsize=11,
                              color="0.3")
         self.norm = LogNorm(VMIN, VMAX)
@@ -388,11 +467,17 @@ class CapacityPicture:
         self.frame_box = Rectangle((-0.5, -0.5), 1, 1, fill=False, ec="red", lw=2.2, zorder=4)
         bx.add_patch(self.frame_box)
         (self.star,) = bx.plot([], [], "*", color="gold", mec="k", ms=11, zorder=5)
-        self.map_title = bx.text(0.0, 1.03, "", transform=bx.transAxes, fontsize=10, va="bottom")
+        self.map_title = bx.text(0.0, 1.03, "", transform=bx.transAxes + up, fontsize=10, va="bottom")
+        self.map_best = bx.text(0.0, 1.03, "", transform=bx.transAxes, fontsize=10, va="bottom")
+        # the figure's title never changes: it is part of the background (update's key)
         self.suptitle = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=11)
-        self.live = [self.train_line, self.val_line, self.epoch_line, self.best_mark, self.curve_title,
-                     self.empty, self.image, *[t for row in self.cells for t in row], self.frame_box,
-                     self.star, self.map_title, self.suptitle]
+        self.stamps = {t: _Stamp(t) for t in (self.curve_title, self.curve_numbers, self.curve_end, self.empty,
+                                              self.map_title,
+                                              self.map_best, *[t for row in self.cells for t in row])}
+        S = self.stamps
+        self.live = [self.train_line, self.val_line, self.epoch_line, self.best_mark, S[self.curve_title],
+                     S[self.curve_numbers], S[self.curve_end], S[self.empty], self.image, *[S[t] for row in self.cells for t in row],
+                     self.frame_box, self.star, S[self.map_title], S[self.map_best]]
 
     def update(self, book: RunBook, state: State):
         state.check()
@@ -402,6 +487,8 @@ class CapacityPicture:
             for line in (self.train_line, self.val_line, self.best_mark):
                 line.set_data([], [])
             self.curve_title.set_text(f"{cfg}: not trained yet")
+            self.curve_numbers.set_text("")
+            self.curve_end.set_text("")
             self.empty.set_text("press Train or Play")
         else:
             from ..scratch.generalization import curve_summary, fit_regime
@@ -411,9 +498,11 @@ class CapacityPicture:
             s = curve_summary(h["loss"], h["val_loss"])
             self.best_mark.set_data([s["best_epoch"]], [s["best_val"]])
             regime = fit_regime(h["loss"], h["val_loss"], CHANCE)
-            self.curve_title.set_text(f"{cfg}, {len(ep)} epochs: {regime}\n"
-                                      f"best val loss {s['best_val']:.3f} at epoch {s['best_epoch']}, "
-                                      f"gap there {s['gap_at_best']:+.3f}, at the end {s['gap_end']:+.3f}")
+            # the epochs trained show on the x-axis (where the curves end) and in the status line
+            self.curve_title.set_text(f"{cfg}: {regime}")
+            self.curve_numbers.set_text(f"best val loss {s['best_val']:.3f} at epoch {s['best_epoch']}, "
+                                        f"gap there {s['gap_at_best']:+.3f}")
+            self.curve_end.set_text(f"gap at the end {s['gap_end']:+.3f}")
             self.empty.set_text("")
         self.epoch_line.set_xdata([state.epoch, state.epoch])
         grid = book.grid(state.depth, state.epoch)
@@ -432,11 +521,14 @@ class CapacityPicture:
         else:
             bi, bj = np.unravel_index(np.nanargmin(grid), grid.shape)
             self.star.set_data([bj - 0.32], [bi + 0.3])   # the cell's top left corner, clear of its number
-            where = f"lowest: width {WIDTHS[bj]}, {SIZES[bi]} images ({grid[bi, bj]:.3f})"
-        self.map_title.set_text(f"validation loss at epoch {state.epoch}, depth {state.depth}\n{where}")
-        self.suptitle.set_text("Capacity explorer: real Keras MLPs on sklearn digits (validation: "
-                               f"{len(book.data['y_val'])} images)")
-        return "static"
+            # its value is in the starred cell: this line changes only when the lowest cell moves
+            where = f"lowest (★): width {WIDTHS[bj]}, {SIZES[bi]} images"
+        self.map_title.set_text(f"validation loss at epoch {state.epoch}, depth {state.depth}")
+        self.map_best.set_text(where)
+        title = f"Capacity explorer: real Keras MLPs on sklearn digits (validation: {len(book.data['y_val'])} images)"
+        if self.suptitle.get_text() != title:
+            self.suptitle.set_text(title)
+        return title   # the background (with this title) is redrawn only if it changes
 
 
 def render(book: RunBook, state: State | None = None):
