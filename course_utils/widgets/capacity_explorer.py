@@ -476,7 +476,8 @@ class CapacityPicture:
                                               self.map_best, *[t for row in self.cells for t in row])}
         S = self.stamps
         self.live = [self.train_line, self.val_line, self.epoch_line, self.best_mark, S[self.curve_title],
-                     S[self.curve_numbers], S[self.curve_end], S[self.empty], self.image, *[S[t] for row in self.cells for t in row],
+                     S[self.curve_numbers], S[self.curve_end], S[self.empty], self.image,
+                     *[S[t] for row in self.cells for t in row],
                      self.frame_box, self.star, S[self.map_title], S[self.map_best]]
 
     def update(self, book: RunBook, state: State):
