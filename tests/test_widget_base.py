@@ -171,3 +171,20 @@ def test_in_draw_order_sorts_by_zorder_then_insertion():
     image = ax.imshow([[0, 1]])
     assert base.in_draw_order(ax, [top, b, a, image]) == [image, a, b, top]
     plt.close(fig)
+
+
+def test_text_stamp_pastes_an_unchanged_text_pixel_for_pixel():
+    from matplotlib.figure import Figure
+
+    from course_utils.widgets.base import Frame, TextStamp
+    fig = Figure(figsize=(3, 1.5))
+    ax = fig.add_subplot()
+    title = ax.set_title("epoch 1", bbox=dict(fc="w", ec="k"))
+    stamp = TextStamp(title)
+    frame = Frame(fig)
+    pngs = [frame.png([stamp], key="k") for s in ("epoch 1", "epoch 1", "epoch 2", "epoch 1")
+            if title.set_text(s) is None]
+    assert stamp.draws == 2                      # "epoch 1" once, "epoch 2" once; the rest pasted
+    assert pngs[0] == pngs[1] == pngs[3] != pngs[2]
+    title.set_text("epoch 2")
+    assert frame.png([stamp], key="k") == frame.full_png()   # pasted = drawn

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Explorer
+from .base import Explorer, TextStamp
 
 __all__ = ["WIDTHS", "DEPTHS", "SIZES", "MAX_EPOCHS", "digits_split", "digits_test", "chunk_epochs",
            "CurveRun", "RunBook", "State", "render", "CapacityPicture", "CapacityExplorer"]
@@ -350,61 +350,8 @@ class State:
 
 
 FIGSIZE = (11.0, 4.3)
-STAMP_CACHE = 16   # renderings kept per text (a title's recent strings, a map cell's recent values)
 
 
-class _Stamp:
-    """A text of the picture rendered once per string and colour, then pasted (for the Frame).
-
-    Text costs about 0.1 ms a glyph to render (matplotlib 3.11), and most texts of a frame
-    did not change since the last one. The first time the text shows a string it is drawn as
-    usual, and the pixels of its place are kept as they were before and after. A later frame
-    with the same string and colour and the same pixels under it (a title on the plain figure,
-    a map cell whose colour did not change) pastes the kept pixels: exactly what drawing it
-    gives. Anything else draws it again. Every text here is anchored at a fixed point, so a
-    string always lands in the same place. The text stays in the figure (a full draw draws it
-    as usual); the Frame's live list holds the stamp, which marks the text animated with itself.
-    """
-
-    def __init__(self, text):
-        self.text = text
-        self._cache = {}   # (string, colour) -> (rows, cols, pixels before, pixels after), the newest last
-        self._animated = False
-        self.draws = 0     # texts actually rendered (for tests and tuning)
-
-    def get_animated(self):
-        return self._animated
-
-    def set_animated(self, b):
-        self._animated = bool(b)
-        self.text.set_animated(b)
-
-    def get_zorder(self):
-        return self.text.get_zorder()
-
-    def draw(self, renderer):
-        import math
-        t = self.text
-        string = t.get_text()
-        if not t.get_visible() or not string.strip():
-            return
-        key = (string, str(t.get_color()))
-        buf = np.asarray(renderer.buffer_rgba())
-        hit = self._cache.pop(key, None)
-        if hit is not None and np.array_equal(buf[hit[0], hit[1]], hit[2]):
-            buf[hit[0], hit[1]] = hit[3]
-        else:
-            box = t.get_window_extent(renderer).padded(1)   # what the glyphs cover, and a pixel more
-            height, width = buf.shape[:2]
-            rows = slice(max(0, height - math.ceil(box.y1)), min(height, height - math.floor(box.y0)))
-            cols = slice(max(0, math.floor(box.x0)), min(width, math.ceil(box.x1)))
-            before = buf[rows, cols].copy()
-            t.draw(renderer)
-            self.draws += 1
-            hit = (rows, cols, before, buf[rows, cols].copy())
-        self._cache[key] = hit
-        while len(self._cache) > STAMP_CACHE:
-            self._cache.pop(next(iter(self._cache)))
 
 
 class CapacityPicture:
@@ -414,7 +361,7 @@ class CapacityPicture:
     on the map (grey line) and the validation optimum (star). Right: the validation map for the
     current depth, the current cell framed, the map's lowest cell starred. Axes never move, so
     a frame redraws only curves, colours and texts (:attr:`live`); the figure's title is in the
-    background, and a text whose string did not change is pasted (:class:`_Stamp`): a Play
+    background, and a text whose string did not change is pasted (:class:`.base.TextStamp`): a Play
     frame renders only the line "gap at the end", the trained cell's number and, while the
     validation optimum still moves, the "best val loss" line.
     """
@@ -471,7 +418,7 @@ class CapacityPicture:
         self.map_best = bx.text(0.0, 1.03, "", transform=bx.transAxes, fontsize=10, va="bottom")
         # the figure's title never changes: it is part of the background (update's key)
         self.suptitle = fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=11)
-        self.stamps = {t: _Stamp(t) for t in (self.curve_title, self.curve_numbers, self.curve_end, self.empty,
+        self.stamps = {t: TextStamp(t) for t in (self.curve_title, self.curve_numbers, self.curve_end, self.empty,
                                               self.map_title,
                                               self.map_best, *[t for row in self.cells for t in row])}
         S = self.stamps

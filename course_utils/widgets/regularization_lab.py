@@ -16,7 +16,7 @@ Three layers, as every widget of the course:
    unregularized run, or the initial weights), and the dropout mask in training vs
    inference; drawn by :class:`LabPicture`, which the widget keeps: every axis is fixed, so a
    frame only redraws lines, bars and images, and pastes the texts that did not change
-   (:class:`~course_utils.widgets.base.Frame`, :class:`_Stamp`);
+   (:class:`~course_utils.widgets.base.Frame`, :class:`~course_utils.widgets.base.TextStamp`);
 3. :class:`RegularizationLab`, the thin widget. A control change shows what is already known
    of that setting at once (its trained epochs are kept, settings are cached); training runs
    in chunks of epochs on **Train**, and :data:`STEPS_PER_TICK` mini-batches on each **Play**
@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from .base import Explorer, in_draw_order
+from .base import Explorer, TextStamp, in_draw_order
 
 __all__ = ["L2_OPTIONS", "RATE_OPTIONS", "MAX_EPOCHS", "STEPS_PER_TICK", "lab_data", "early_stop_point", "LabRun",
            "LabPicture", "render", "RegularizationLab"]
@@ -269,65 +269,7 @@ def _hist(w):
     return counts / max(1, w.size) / (BINS[1] - BINS[0])
 
 
-class _Stamp:
-    """A text of the figure drawn once per string and then pasted (for :class:`Frame`).
 
-    The first time the text shows a string, it is drawn as usual, and the pixels of its
-    place are kept as they were before and after. A later frame with the same string and
-    the same pixels under it (titles lie on the plain figure; the boxes over the curves do
-    not move while a Play tick only trains part of an epoch) pastes the kept pixels: exactly
-    what drawing it gives, without the 3-10 ms of glyph rendering. Anything else draws it
-    again. Its text stays in the figure (a full draw draws it as usual); the Frame's live list
-    holds the stamp, which marks the text animated with itself.
-    """
-
-    def __init__(self, text):
-        self.text = text
-        self._cache = {}        # string -> (rows, cols, pixels before, pixels after), the newest last
-        self._animated = False
-        self.draws = 0          # texts actually rendered (for tests and tuning)
-
-    def get_animated(self):
-        return self._animated
-
-    def set_animated(self, b):
-        self._animated = bool(b)
-        self.text.set_animated(b)
-
-    def get_zorder(self):
-        return self.text.get_zorder()
-
-    def draw(self, renderer):
-        import math
-        from matplotlib.transforms import Bbox
-        t = self.text
-        key = t.get_text()
-        if not t.get_visible() or not key.strip():
-            return
-        buf = np.asarray(renderer.buffer_rgba())
-        hit = self._cache.pop(key, None)
-        if hit is not None and np.array_equal(buf[hit[0], hit[1]], hit[2]):
-            buf[hit[0], hit[1]] = hit[3]
-        else:
-            box = t.get_window_extent(renderer)
-            patch = t.get_bbox_patch()
-            if patch is not None:
-                t.update_bbox_position_size(renderer)
-                box = Bbox.union([box, patch.get_window_extent(renderer)])
-            box = box.padded(1)   # what the glyphs cover, and no more (a title sits 3-4 px over its axes)
-            height, width = buf.shape[:2]
-            rows = slice(max(0, height - math.ceil(box.y1)), min(height, height - math.floor(box.y0)))
-            cols = slice(max(0, math.floor(box.x0)), min(width, math.ceil(box.x1)))
-            before = buf[rows, cols].copy()
-            t.draw(renderer)
-            self.draws += 1
-            hit = (rows, cols, before, buf[rows, cols].copy())
-        self._cache[key] = hit
-        while len(self._cache) > STAMP_CACHE:
-            self._cache.pop(next(iter(self._cache)))
-
-
-STAMP_CACHE = 32
 
 
 class LabPicture:
@@ -339,7 +281,7 @@ class LabPicture:
     spines and legends that lie over them) and the texts. The curves, the early-stopping
     markers, the weights and the texts change once an epoch (or with a control); a Play tick
     that trains part of an epoch changes only the dropout mask and the "training now"
-    marker, and its texts are pasted (:class:`_Stamp`), not drawn.
+    marker, and its texts are pasted (:class:`~course_utils.widgets.base.TextStamp`), not drawn.
     """
 
     def __init__(self, fig):
@@ -386,7 +328,7 @@ class LabPicture:
         dx.set_title(" ", fontsize=10)
         fig.subplots_adjust(left=0.05, right=0.99, bottom=0.14, top=0.84, wspace=0.3)
         self.suptitle = fig.suptitle(" ", fontsize=11)
-        st = self.stamps = {id(t): _Stamp(t) for t in (ax.title, bx.title, cx.title, dx.title, self.suptitle,
+        st = self.stamps = {id(t): TextStamp(t) for t in (ax.title, bx.title, cx.title, dx.title, self.suptitle,
                                                         self.gap_text, self.w_text)}
 
         def order(axes, artists):
