@@ -26,3 +26,12 @@ def as_float_array(x, name: str, ndim: int | tuple[int, ...] | None = None,
             want = tuple("any" if s is None else s for s in shape)
             raise ValueError(f"{name} must have shape {want}, got {a.shape}")
     return a
+
+
+def positive_int(name: str, value) -> int:
+    """``value`` as an int >= 1, or a TypeError (not an int; bools refused) / ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)

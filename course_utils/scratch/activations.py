@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, positive_int
 from .neurons import step_activation
 
 __all__ = [
@@ -356,14 +356,9 @@ def init_weights(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generato
 
     The one home of these four draws: :func:`train_deep_mlp` and the activation lab both use it.
     """
-    for name, v in (("fan_in", fan_in), ("fan_out", fan_out)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(v).__name__}: {v!r}")
-        if v < 1:
-            raise ValueError(f"{name} must be >= 1, got {v}")
+    fan_in, fan_out = positive_int("fan_in", fan_in), positive_int("fan_out", fan_out)
     if scheme not in INIT_SCHEMES:
         raise ValueError(f"scheme must be one of {list(INIT_SCHEMES)}, got {scheme!r}")
-    fan_in, fan_out = int(fan_in), int(fan_out)
     if scheme == "small":
         return rng.normal(0.0, 0.01, size=(fan_in, fan_out))
     if scheme == "large":

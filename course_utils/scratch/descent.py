@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, positive_int
 
 __all__ = [
     "iterations_per_epoch", "batch_sizes_per_epoch", "minibatch_indices",
@@ -38,12 +38,7 @@ __all__ = [
 
 # --------------------------------------------------------------------------- vocabulary
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
+_positive_int = positive_int
 
 
 def iterations_per_epoch(n_samples: int, batch_size: int) -> int:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, positive_int
 
 __all__ = [
     "KERAS_BN_MOMENTUM", "KERAS_BN_EPSILON", "batchnorm_train", "batchnorm_moving_update",
@@ -67,12 +67,7 @@ def _number(name: str, v, low: float | None = None, high: float | None = None,
     return v
 
 
-def _fan(name: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(v).__name__}: {v!r}")
-    if v < 1:
-        raise ValueError(f"{name} must be >= 1, got {v}")
-    return int(v)
+_fan = positive_int
 
 
 def _x2d(x, name: str = "x") -> np.ndarray:
