@@ -22,19 +22,6 @@ PAIRS = [
 ]
 
 
-def test_reexported_from_scratch():
-    for name in A.__all__:
-        assert getattr(scratch, name) is getattr(A, name)
-
-
-def test_import_does_not_load_tensorflow():
-    import subprocess
-    import sys
-    code = "import sys, course_utils as cu; cu.scratch.gelu(1.0); print('tensorflow' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
 @pytest.mark.parametrize("name,f,df", PAIRS, ids=[p[0] for p in PAIRS])
 def test_derivative_matches_central_difference(name, f, df):
     h = 1e-6

@@ -150,9 +150,3 @@ def test_presets_and_input_errors():
         C.conv2d_fast(np.array([["a"]]), np.ones((1, 1)))
     with pytest.raises(ValueError, match="grad_out must have"):
         C.conv2d_backward(np.zeros((6, 6, 1)), np.ones((3, 3)), np.zeros((6, 6, 1)))
-
-
-def test_reexported_by_cu_scratch():
-    import course_utils as cu
-    for name in C.__all__:
-        assert getattr(cu.scratch, name) is getattr(C, name)

@@ -130,8 +130,3 @@ def test_pipeline_epoch_seconds():
         P.pipeline_epoch_seconds(10, 0.2, 0.1, parallel=0)
     with pytest.raises(ValueError, match="read_s must be"):
         P.pipeline_epoch_seconds(10, -1, 0.1)
-
-
-def test_reexported_by_cu_scratch():
-    import course_utils as cu
-    assert cu.scratch.batch_index_order is P.batch_index_order and cu.scratch.flip_images is P.flip_images
