@@ -17,3 +17,10 @@ from .normalization import *  # noqa: F401,F403
 from .pipelines import *  # noqa: F401,F403
 from .convolution import *  # noqa: F401,F403
 from .cnn import *  # noqa: F401,F403
+from .transfer import *  # noqa: F401,F403
+from .detection import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
+from .gated import *  # noqa: F401,F403
+from .embeddings import *  # noqa: F401,F403
+from .text_models import *  # noqa: F401,F403
+from .timeseries import *  # noqa: F401,F403
