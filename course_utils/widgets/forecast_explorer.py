@@ -214,7 +214,8 @@ class ForecastPicture:
         (self.l_true,) = ax.plot([], [], "-", color="black", lw=1.1, label="actual")
         (self.l_sn,) = ax.plot([], [], "-", color="0.55", lw=1.0, alpha=0.9, label="seasonal-naive")
         (self.l_fc,) = ax.plot([], [], "-", color="C0", lw=1.4, label="forecast")
-        (self.m_lab,) = ax.plot([], [], "^", color="0.45", ms=6, ls="none", label=f"{book.label_name} (label)")
+        (self.m_lab,) = ax.plot([], [], "^", color="0.45", ms=6, ls="none", label=f"{book.label_name} (label)",
+                               zorder=1.9)   # under the live lines, as in the kept background
         (self.m_flag,) = ax.plot([], [], "o", mfc="none", mec="red", mew=1.6, ms=9, ls="none",
                                  label="flagged (score > threshold)")
         ax.set_ylim(0, ytop)
@@ -230,7 +231,7 @@ class ForecastPicture:
         (self.l_score,) = bx.plot([], [], "-", color="C0", lw=1.0)
         (self.m_score,) = bx.plot([], [], "o", color="red", ms=4, ls="none")
         self.h_thr = bx.axhline(0.0, color="red", ls="--", lw=1.2)
-        bx.axhline(0.0, color="0.6", lw=0.8)
+        bx.axhline(0.0, color="0.6", lw=0.8, zorder=1.9)
         bx.set_ylim(-0.45 * spread, 0.9 * spread)
         bx.set_yticks(np.arange(-10.0 * (0.45 * spread // 10), 0.9 * spread, 10.0))
         bx.set_ylabel("forecast − actual")
@@ -240,8 +241,10 @@ class ForecastPicture:
         self.t_score = fig.text(0.99, 0.905, " ", ha="right", va="center", fontsize=9.5)
         fig.subplots_adjust(left=0.065, right=0.99, bottom=0.07, top=0.86)
         st = self.stamps = {id(t): TextStamp(t) for t in (self.t_title, self.t_score)}
-        self.live = ([*in_draw_order(ax, [self.l_sn, self.l_fc, self.m_flag])]
-                     + [self.l_score, self.m_score, self.h_thr, st[id(self.t_title)], st[id(self.t_score)]])
+        # live parts in drawing order, with the spines that lie over them
+        self.live = (in_draw_order(ax, [self.l_sn, self.l_fc, self.m_flag, *ax.spines.values()])
+                     + in_draw_order(bx, [self.l_score, self.m_score, self.h_thr, *bx.spines.values()])
+                     + [st[id(self.t_title)], st[id(self.t_score)]])
 
     def update(self, state: State):
         b, s = self.book, range_summary(self.book, state)
@@ -349,7 +352,7 @@ class ForecastExplorer(Explorer):
         self.w_range = W.SelectionRangeSlider(options=[(lab, i) for i, lab in enumerate(labels)],
                                               index=s.months, description="months", style=style,
                                               layout=W.Layout(width="560px"))
-        self.w_threshold = W.FloatSlider(value=s.threshold, min=0.0, max=round(0.9 * self.spread, 1), step=0.1,
+        self.w_threshold = W.FloatSlider(value=s.threshold, min=0.0, max=round(self.spread, 1), step=0.1,
                                          description="threshold", style=style, layout=W.Layout(width="560px"))
         for w, cb in ((self.w_model, self._on_model), (self.w_window, self._on_window),
                       (self.w_horizon, self._on_horizon), (self.w_range, self._on_range),
