@@ -27,6 +27,7 @@ help:
 	@echo "make sync    rewrite Colab badges and install cells from pyproject [tool.course]"
 	@echo "make student write student versions to build/student/ (NB=04 for one)"
 	@echo "make grade SUBMISSIONS=<folder>   autograde submissions into build/grades/"
+	@echo "make hub     a local JupyterHub: instructor + 2 learners, nbgrader exchange (Ctrl-C stops; NB=01; hub-cycle: the whole cycle)"
 
 setup: $(STAMP)
 
@@ -107,6 +108,22 @@ student: setup
 grade: setup
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of submitted notebooks>"; exit 2; }
 	$(PY) -m course_utils.tools.grading grade "$(SUBMISSIONS)" --out build/grades $(if $(NB),--nb $(NB)) --jobs $(JOBS)
+
+# A class on JupyterHub (README, "For instructors"): a local hub on 127.0.0.1 with an instructor and two
+# learners and nbgrader's exchange for the course (build/hub/run). `make hub` keeps it until Ctrl-C;
+# hub-start/hub-stop in the background; hub-cycle runs the whole cycle, scripted, on a new hub (NB, default 01).
+.PHONY: hub hub-start hub-stop hub-cycle
+hub: setup
+	$(PY) -m course_utils.tools.hub run $(if $(NB),--nb $(NB))
+
+hub-start: setup
+	$(PY) -m course_utils.tools.hub start $(if $(NB),--nb $(NB))
+
+hub-stop: setup
+	$(PY) -m course_utils.tools.hub stop
+
+hub-cycle: setup
+	$(PY) -m course_utils.tools.hub cycle --nb $(or $(NB),01)
 
 # Headless Chromium for the browser test (Debian's package; nothing downloads a browser).
 browser:

@@ -137,6 +137,35 @@ def test_class_cycle_through_the_exchange(hub):
     _done["cycle"] = True
 
 
+def test_hand_grades_reach_the_learner_through_the_hub(hub):
+    """After the cycle: a hand grade and a comment in the run's gradebook (as the formgrader saves them),
+    `grading export`, `hub feedback`, Release feedback again; ada fetches again and reads the final page."""
+    if not _done.get("cycle"):
+        pytest.skip("needs the grading run of test_class_cycle_through_the_exchange, which did not finish")
+    from nbgrader.api import Gradebook
+    run = (hub.course / "grades" / "latest").resolve()
+    with Gradebook(f"sqlite:///{run / 'course' / 'gradebook.db'}", H.COURSE_ID) as gb:
+        gb.find_grade("written_1", STEM, STEM, "ada").manual_score = 1.5
+        gb.find_comment("written_1", STEM, STEM, "ada").manual_comment = "Right idea; name the overflow."
+        gb.db.commit()
+    first = (hub.course / "feedback" / "ada" / STEM / f"{STEM}.html").read_text()
+    for cmd in (["python", "-m", "course_utils.tools.grading", "export", str(run)],
+                ["python", "-m", "course_utils.tools.hub", "feedback", STEM]):
+        res = hub.run_as(H.INSTRUCTOR, cmd, cwd=hub.course)
+        assert res.returncode == 0, res.stdout[-1500:] + res.stderr[-1500:]
+    hub.formgrader("release_feedback", STEM)
+    hub.learner_action("ada", "fetch_feedback", STEM)
+    pages = [p for p in (hub.home("ada") / STEM / "feedback").rglob("*.html")]
+    assert len(pages) == 1          # the same submission: its page is replaced by the final one
+    page = pages[0].read_text()
+    assert "Final grades" in page and "1.5 / 2" in page and "Right idea; name the overflow." in page
+    assert "<b>7 / 7</b>" in page and "feedback for grace" not in page
+    assert "Autograded. Written answers are graded by hand later" in first   # what she had before
+    assert (run / "feedback" / "ada" / "index.html").exists()                # the autograder's stays
+    grace = next((hub.home("grace") / STEM / "feedback").rglob("*.html")).read_text()
+    assert "Right idea" not in grace
+
+
 @pytest.mark.browser
 def test_learner_reads_her_feedback_in_the_assignments_tab(hub):
     import browser_support as bs

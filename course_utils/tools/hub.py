@@ -40,7 +40,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -472,7 +471,8 @@ def grade_collected(course: str | Path, assignment: str, out: str | Path | None 
                     quiet: bool = False, **options) -> Path:
     """After ``nbgrader collect``: grade ``course/submitted/<learner>/<assignment>/`` with the course's
     grader (:func:`.grading.grade`: integrity checks, time limits, a new run folder in ``course/grades/``)
-    against the instructor notebook in ``course/source/<assignment>/``, then put the feedback where
+    against the instructor notebook in ``course/source/<assignment>/`` (the files graded are copied to
+    ``course/collected/<assignment>-<date_time>/`` first), then put the feedback where
     ``nbgrader release_feedback`` takes it (:func:`stage_feedback`). Returns the run folder."""
     course = Path(course).resolve()
     source = course / "source" / assignment / f"{assignment}.ipynb"
@@ -482,17 +482,25 @@ def grade_collected(course: str | Path, assignment: str, out: str | Path | None 
     if not subs:
         raise ValueError(f"nothing collected for {assignment} in {course / 'submitted'}: "
                          f"Collect in the formgrader (or `nbgrader collect {assignment}`) first")
-    with tempfile.TemporaryDirectory(prefix="hodl-hub-") as tmp:
-        seen: dict[str, str] = {}
-        for nb in subs:
-            user = nb.parent.parent.name
-            lid = G.learner_id(user)
-            if lid in seen:
-                raise ValueError(f"hub users {seen[lid]!r} and {user!r} are the same learner id {lid!r} "
-                                 f"for the grader; rename one")
-            seen[lid] = user
-            shutil.copy2(nb, Path(tmp) / f"{user}__{assignment}.ipynb")   # the grader's naming rule
-        run = G.grade(tmp, out or course / "grades", [source], jobs=jobs, quiet=quiet, **options)
+    seen: dict[str, str] = {}
+    for nb in subs:
+        user = nb.parent.parent.name
+        lid = G.learner_id(user)
+        if lid in seen:
+            raise ValueError(f"hub users {seen[lid]!r} and {user!r} are the same learner id {lid!r} "
+                             f"for the grader; rename one")
+        seen[lid] = user
+    # The grader's naming rule (<learner>__<notebook>.ipynb), in a folder that stays: the run's report
+    # names it as where the submissions came from.
+    staged = course / "collected" / f"{assignment}-{dt.datetime.now():%Y-%m-%d_%H%M%S}"
+    for k in range(2, 1000):
+        if not staged.exists():
+            break
+        staged = staged.with_name(f"{staged.name.split('+')[0]}+{k}")
+    staged.mkdir(parents=True)
+    for nb in subs:
+        shutil.copy2(nb, staged / f"{nb.parent.parent.name}__{assignment}.ipynb")
+    run = G.grade(staged, out or course / "grades", [source], jobs=jobs, quiet=quiet, **options)
     stage_feedback(course, assignment, run)
     return run
 
