@@ -233,7 +233,7 @@ def marker_sequences(n: int, lengths=(5, 15), max_len: int = 30, positions=None,
         raise ValueError(f"symbols must be >= 2 (noise and marker), got {symbols}")
     rng = np.random.default_rng(seed)
     L = _lengths(n, lengths, rng)
-    if L.max() > max_len:
+    if lengths[1] > max_len:
         raise ValueError(f"lengths {lengths!r} exceed max_len = {max_len}")
     tokens = np.zeros((n, max_len), dtype=int)               # 0 = padding
     for i, length in enumerate(L):
@@ -262,7 +262,7 @@ def order_sequences(n: int, lengths=(8, 24), max_len: int = 24, symbols: int = 6
         raise ValueError(f"symbols must be >= 3 (noise, A and B), got {symbols}")
     rng = np.random.default_rng(seed)
     L = _lengths(n, lengths, rng)
-    if L.max() > max_len or L.min() < 2:
+    if lengths[1] > max_len or lengths[0] < 2:
         raise ValueError(f"lengths {lengths!r} must lie in [2, max_len = {max_len}]")
     tokens = np.zeros((n, max_len), dtype=int)
     y = np.zeros(n, dtype=int)

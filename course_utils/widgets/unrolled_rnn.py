@@ -208,7 +208,9 @@ class RNNPicture:
         cb = fig.colorbar(self.img, cax=cax)
         cb.set_label("h")
         self.ax_h.set_ylabel("hidden unit")
-        self.ax_h.set_xlim(0.5, T + 0.5)
+        # a margin round the map: the live map never touches the spines and ticks kept in the background
+        self.ax_h.set_xlim(0.0, T + 1.0)
+        self.ax_h.set_ylim(u + 0.2, -1.2)
         self.ax_h.set_xlabel("time step t")
         self.outline = Rectangle((0.5, -0.5), 1.0, u, fill=False, edgecolor="k", lw=2.0)
         self.ax_h.add_patch(self.outline)
