@@ -79,11 +79,12 @@ def test_nms_equals_tensorflow():
     tf = pytest.importorskip("tensorflow")
     rng = np.random.default_rng(3)
     for trial in range(6):
-        boxes = _random_boxes(rng, 40, 10, 54, 4, 24)
+        corner = rng.integers(0, 48, (40, 2))               # integer boxes: some IoUs equal a threshold exactly
+        boxes = np.c_[corner, corner + rng.integers(4, 24, (40, 2))].astype(float)
         scores = rng.random(40).astype("float32").astype(float)
         if trial % 2:
             scores = np.round(scores, 1)
-        for thr in (0.0, 0.2, 0.5, 0.8):
+        for thr in (0.0, 0.1, 0.2, 0.5, 0.8):
             want = tf.image.non_max_suppression(boxes[:, [1, 0, 3, 2]].astype("float32"), scores.astype("float32"),
                                                 40, iou_threshold=thr, score_threshold=0.15).numpy()
             np.testing.assert_array_equal(D.nms_greedy(boxes, scores, thr, 0.15), want)

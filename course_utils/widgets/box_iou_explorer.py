@@ -29,6 +29,8 @@ __all__ = ["IoUParts", "iou_parts", "overlap_raster", "NmsView", "nms_view", "sy
 CANVAS = 64            # the IoU panel's square canvas, in pixels of a 64x64 image
 RASTER = 256           # resolution of the union/intersection picture
 FIGSIZE = (12.0, 4.3)
+#: the IoU panel's colours: outside both boxes, in one only (the union minus the intersection), in both
+RASTER_COLOURS = np.array([[255, 255, 255], [174, 199, 232], [214, 39, 40]], dtype=np.uint8)
 CLASS_COLOURS = ("#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#9467bd", "#8c564b")
 
 
@@ -150,7 +152,6 @@ class BoxPicture:
     number of classes) never changes."""
 
     def __init__(self, fig, images, decoded, truths, class_names, max_boxes: int):
-        from matplotlib.colors import ListedColormap
         from matplotlib.patches import Rectangle
         self.fig, self.images, self.decoded, self.truths = fig, images, decoded, truths
         self.class_names = list(class_names)
@@ -158,9 +159,8 @@ class BoxPicture:
         self.ax_iou = fig.add_axes([0.03, 0.08, 0.27, 0.78])
         self.ax_raw = fig.add_axes([0.36, 0.08, 0.29, 0.78])
         self.ax_nms = fig.add_axes([0.69, 0.08, 0.29, 0.78])
-        cmap = ListedColormap(["#ffffff", "#aec7e8", "#d62728"])
-        self.raster = self.ax_iou.imshow(np.zeros((RASTER, RASTER), np.uint8), cmap=cmap, vmin=0, vmax=2,
-                                         extent=(0, CANVAS, CANVAS, 0), interpolation="nearest")
+        self.raster = self.ax_iou.imshow(np.zeros((RASTER, RASTER, 3), np.uint8), extent=(0, CANVAS, CANVAS, 0),
+                                         interpolation="nearest")
         self.rect_a = self.ax_iou.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec="#1f77b4", lw=2))
         self.rect_b = self.ax_iou.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec="#2ca02c", lw=2))
         self.label_a = self.ax_iou.text(0, 0, "A", color="#1f77b4", fontsize=11, fontweight="bold",
@@ -169,9 +169,12 @@ class BoxPicture:
                                         ha="left", va="bottom")
         self.ax_iou.set_xlim(0, CANVAS)
         self.ax_iou.set_ylim(CANVAS, 0)
-        self.ax_iou.set_xticks([0, 16, 32, 48, 64])
-        self.ax_iou.set_yticks([0, 16, 32, 48, 64])
-        self.ax_iou.tick_params(labelsize=8)
+        # a light 8-pixel grid (one detector cell) instead of tick labels: texts are what costs most to draw
+        self.ax_iou.set_xticks(np.arange(0, CANVAS + 1, 8))
+        self.ax_iou.set_yticks(np.arange(0, CANVAS + 1, 8))
+        self.ax_iou.tick_params(labelleft=False, labelbottom=False, length=0)
+        self.ax_iou.grid(True, color="#cccccc", lw=0.5)
+        self.ax_iou.set_axisbelow(False)
         self.ax_iou.set_aspect("equal")
         self.iou_title = self.ax_iou.set_title(" ", fontsize=10)
         self.iou_text = self.ax_iou.text(1, 63, " ", fontsize=9, family="monospace", va="bottom",
@@ -187,7 +190,9 @@ class BoxPicture:
                                                     visible=False, clip_on=True,
                                                     bbox=dict(lw=0, pad=0.5, alpha=0.9)))
         n_gt = max((len(b) for b, _ in truths), default=0)
-        for _ in range(n_gt):
+        for _ in range(n_gt):   # white dashes over black: visible on any background
+            self.gt_rects.append(self.ax_nms.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.2, ec="black",
+                                                                 visible=False)))
             self.gt_rects.append(self.ax_nms.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=1.2, ec="white",
                                                                  ls="--", visible=False)))
         for ax in (self.ax_raw, self.ax_nms):
@@ -207,7 +212,7 @@ class BoxPicture:
 
     def update(self, state: ExplorerState):
         p = iou_parts(state.box_a, state.box_b)
-        self.raster.set_data(overlap_raster(p))
+        self.raster.set_data(RASTER_COLOURS[overlap_raster(p)])
         for rect, label, box in ((self.rect_a, self.label_a, p.box_a), (self.rect_b, self.label_b, p.box_b)):
             rect.set_bounds(box[0], box[1], box[2] - box[0], box[3] - box[1])
             label.set_position((box[0] + 0.5, box[1] - 0.3))
@@ -247,10 +252,10 @@ class BoxPicture:
                 label.set_visible(False)
         gt_boxes, _ = self.truths[state.image]
         for k, rect in enumerate(self.gt_rects):
-            if k < len(gt_boxes):
-                b = gt_boxes[k]
+            if k // 2 < len(gt_boxes):
+                b = gt_boxes[k // 2]
                 rect.set_bounds(b[0], b[1], b[2] - b[0], b[3] - b[1])
-            rect.set_visible(k < len(gt_boxes))
+            rect.set_visible(k // 2 < len(gt_boxes))
         self.raw_title.set_text(f"before NMS: {len(v.candidates)} of {len(scores)} cells\n"
                                 f"with score > {state.score_threshold:.2f} (image {state.image})")
         self.nms_title.set_text(f"after NMS (IoU > {state.iou_threshold:.2f} removed):\n"
@@ -333,6 +338,8 @@ class BoxIoUExplorer(Explorer):
 
         self.a_sliders = [slider(v, 0, CANVAS, n) for v, n in zip(st.box_a, ("cx", "cy", "w", "h"))]
         self.b_sliders = [slider(v, 0, CANVAS, n) for v, n in zip(st.box_b, ("cx", "cy", "w", "h"))]
+        self.a_cx, self.a_cy, self.a_w, self.a_h = self.a_sliders
+        self.b_cx, self.b_cy, self.b_w, self.b_h = self.b_sliders
         self.w_image = W.IntSlider(value=st.image, min=0, max=len(self.images) - 1, description="image",
                                    continuous_update=False)
         self.w_score = W.FloatSlider(value=st.score_threshold, min=0.0, max=0.95, step=0.01,
