@@ -51,8 +51,14 @@ def test_controls_change_the_picture(viewer):
     assert viewer.run.radius == 2.0 and viewer.png != before and viewer.state.fitted > 1.0
     viewer.step.value = 10
     assert viewer.state.step == 10 and len(viewer.state.bars) == 10
-    viewer.play.value = 11
+    viewer.play.value = 10                                   # Play goes round the sequence
     assert viewer.step.value == 11 and viewer.state.step == 11
+    time.sleep(0.05)                                         # a tick right after a frame is dropped (base.play_tick)
+    viewer.play.value = 10 + ur.STEPS
+    assert viewer.step.value == 11
+    time.sleep(0.05)
+    viewer.play.value = 11 + ur.STEPS
+    assert viewer.step.value == 12
     viewer.input_scale.value = 0.1
     assert viewer.run.input_scale == pytest.approx(0.1)
     viewer.activation.value = "linear"

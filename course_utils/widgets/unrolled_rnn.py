@@ -310,7 +310,8 @@ class UnrolledRNNViewer(Explorer):
                                             description="input scale", continuous_update=False)
         self.activation = W.Dropdown(options=list(ACTIVATIONS), value=act, description="activation")
         self.step = W.IntSlider(value=STEPS, min=1, max=STEPS, description="step", continuous_update=True)
-        self.play = W.Play(value=1, min=1, max=STEPS, step=1, interval=PLAY_INTERVAL_MS, description="Play")
+        # Play counts on and on; the step it shows goes round the sequence (1 ... STEPS, 1 ...)
+        self.play = W.Play(value=0, min=0, max=100000, step=1, interval=PLAY_INTERVAL_MS, description="Play")
         self.new_sequence = W.Button(description="New sequence")
         for w in (self.radius, self.input_scale, self.activation):
             w.observe(self._on_setting, names="value")
@@ -347,9 +348,11 @@ class UnrolledRNNViewer(Explorer):
         return self.runs[key]
 
     def play_step(self):
-        """A Play tick: show the step the Play control holds (the step slider follows)."""
-        if self.step.value != self.play.value:
-            self.step.value = int(self.play.value)           # redraws through the step callback
+        """A Play tick: the next step of the sequence, round and round (the step slider follows
+        and redraws through its callback)."""
+        step = int(self.play.value) % self.steps + 1
+        if self.step.value != step:
+            self.step.value = step
         else:
             self.refresh()
 
