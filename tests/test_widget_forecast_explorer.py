@@ -133,3 +133,11 @@ def test_demo_book_uses_the_bundled_series():
     assert len(b.y) == 5698 and b.labels.sum() > 100
     w = F.ForecastExplorer(b, start="2011-01", end="2011-03", threshold=8.0)
     assert any(str(d) == "2011-02-02" for d in w.summary["other_days"])   # the blizzard, not a holiday
+
+
+def test_demo_explorer_range_slider_value():
+    w = F.demo_explorer()
+    assert w.state.model == "seasonal-naive"
+    w.w_range.value = (120, 124)                  # the options' values are month indices (as the benchmark sets them)
+    assert w.state.months == (120, 124) and tuple(w.w_range.index) == (120, 124)
+    assert w.summary["slice"].stop - w.summary["slice"].start > 120

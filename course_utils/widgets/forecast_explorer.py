@@ -31,7 +31,7 @@ import numpy as np
 from .base import Explorer, TextStamp, in_draw_order
 
 __all__ = ["BASELINES", "ForecastBook", "State", "range_summary", "ForecastPicture", "render",
-           "ForecastExplorer", "demo_book"]
+           "ForecastExplorer", "demo_book", "demo_explorer"]
 
 #: the NumPy baselines every book has; "moving average" depends on the window, the others do not
 BASELINES = ("seasonal-naive", "naive", "moving average")
@@ -371,7 +371,7 @@ class ForecastExplorer(Explorer):
         self.set(horizon=change["new"])
 
     def _on_range(self, change):
-        self.set(months=tuple(self.w_range.index))
+        self.set(months=tuple(int(i) for i in change["new"]))   # the options' values are month indices
 
     def _on_threshold(self, change):
         self.set(threshold=float(change["new"]))
@@ -439,3 +439,10 @@ def demo_book(horizon: int = 7) -> ForecastBook:
     ds = data.load("chicago_ridership", verbose=False)
     days, _ = T.us_holidays(ds.X[0], ds.X[-1])
     return ForecastBook(ds.X, ds.y, labels=np.isin(ds.X, days), horizon=horizon)
+
+
+def demo_explorer(**kwargs) -> ForecastExplorer:
+    """The explorer on :func:`demo_book` (baselines only), October 2014 to January 2015: for
+    benchmarks and the browser test."""
+    kwargs = {"model": "seasonal-naive", "start": "2014-10", "end": "2015-01", "threshold": 6.0, **kwargs}
+    return ForecastExplorer(demo_book(), **kwargs)
