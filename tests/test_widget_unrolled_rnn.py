@@ -63,6 +63,11 @@ def test_controls_change_the_picture(viewer):
     assert viewer.run.input_scale == pytest.approx(0.1)
     viewer.activation.value = "linear"
     assert viewer.run.activation == "linear" and viewer.state.predicted == pytest.approx(2.0)
+    viewer.step.value = ur.STEPS
+    viewer.next_button.click()                               # after the last step: back to the first
+    assert viewer.state.step == 1
+    viewer.next_button.click()
+    assert viewer.state.step == 2
     seed = viewer.seed
     viewer.new_sequence.click()
     assert viewer.seed == seed + 1 and viewer.run.seed == seed + 1

@@ -11,7 +11,8 @@ Three layers, as every course widget:
 2. :func:`render` (a :class:`ViewState` → a matplotlib Figure: heatmap of h_t over t with the
    current step outlined, gradient-norm bars on a log axis with the prediction dotted), drawn by
    :class:`RNNPicture`, which the widget keeps (:class:`~course_utils.widgets.base.Frame`);
-3. :class:`UnrolledRNNViewer`, a thin widget: radius, input scale, activation, step and Play.
+3. :class:`UnrolledRNNViewer`, a thin widget: radius, input scale, activation, step (slider,
+   **Next step** button, Play) and **New sequence**.
 
 Speed: everything is NumPy on a 40-step, 16-unit cell: a configuration's states and all its
 gradient bars take about a millisecond and are cached. A frame only updates the heatmap's array,
@@ -300,26 +301,30 @@ class UnrolledRNNViewer(Explorer):
         self.skipped_ticks = 0
         self._last_tick_end = 0.0
         super().__init__()
+        self.ui.add_class("unrolled-rnn")                 # for the browser test
+        self.image.add_class("unrolled-rnn-image")
 
     def _build_controls(self):
         W = self._W
         radius, scale, act = self._initial
         self.radius = W.FloatSlider(value=radius, min=RADIUS_RANGE[0], max=RADIUS_RANGE[1], step=0.05,
-                                    description="radius ρ", continuous_update=False)
+                                    description="radius", continuous_update=False)
         self.input_scale = W.FloatLogSlider(value=scale, base=10, min=-2, max=np.log10(SCALE_RANGE[1]), step=0.1,
                                             description="input scale", continuous_update=False)
         self.activation = W.Dropdown(options=list(ACTIVATIONS), value=act, description="activation")
         self.step = W.IntSlider(value=STEPS, min=1, max=STEPS, description="step", continuous_update=True)
         # Play counts on and on; the step it shows goes round the sequence (1 ... STEPS, 1 ...)
         self.play = W.Play(value=0, min=0, max=100000, step=1, interval=PLAY_INTERVAL_MS, description="Play")
+        self.next_button = W.Button(description="Next step")
         self.new_sequence = W.Button(description="New sequence")
         for w in (self.radius, self.input_scale, self.activation):
             w.observe(self._on_setting, names="value")
         self.step.observe(self._on_step, names="value")
         self.play.observe(self._on_play, names="value")
+        self.next_button.on_click(self._on_next)
         self.new_sequence.on_click(self._on_new)
         self.controls = [W.HBox([self.radius, self.input_scale, self.activation]),
-                         W.HBox([self.play, self.step, self.new_sequence])]
+                         W.HBox([self.play, self.step, self.next_button, self.new_sequence])]
 
     # callbacks: one method each
     def _on_setting(self, change):
@@ -333,6 +338,9 @@ class UnrolledRNNViewer(Explorer):
 
     def _on_new(self, _button):
         self.new()
+
+    def _on_next(self, _button):
+        self.next_step()
 
     # actions
     def config(self) -> tuple:
@@ -355,6 +363,10 @@ class UnrolledRNNViewer(Explorer):
             self.step.value = step
         else:
             self.refresh()
+
+    def next_step(self) -> None:
+        """One step further along the sequence (after the last step, back to the first)."""
+        self.step.value = int(self.step.value) % self.steps + 1   # redraws through the step callback
 
     def new(self) -> None:
         """A new random sequence and weights (the next seed)."""
