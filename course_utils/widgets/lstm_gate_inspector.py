@@ -164,15 +164,15 @@ def token_strip(tokens) -> np.ndarray:
 
 class GatePicture:
     """The kept figure: the sentence strip, four heatmaps (units x steps) and the answer bars. Frames
-    replace image data, bar heights and the header; a new number of steps or units, or a new sort,
-    rebuilds it."""
+    replace image data (rows in the chosen order), bar heights and the header; a new number of steps or
+    units rebuilds it."""
 
     def __init__(self, fig):
         self.fig = fig
         self.live = []
         self._key = None
 
-    def _build(self, steps: int, units: int, sort: str):
+    def _build(self, steps: int, units: int):
         from matplotlib import colormaps
         from matplotlib.cm import ScalarMappable
         from matplotlib.colors import Normalize
@@ -201,7 +201,7 @@ class GatePicture:
             ax.set_title(label + (f" (colours clipped at ±{CELL_LIMIT:g})" if name == "cell" else ""), fontsize=9)
             ax.tick_params(labelsize=8)
             if k % 2 == 0:
-                ax.set_ylabel("unit" + ("" if sort == SORTS[0] else " (rows sorted)"), fontsize=9)
+                ax.set_ylabel("unit (row)", fontsize=9)
             else:
                 ax.set_yticklabels([])
             if k >= 2:
@@ -227,9 +227,9 @@ class GatePicture:
 
     def update(self, trace: GateTrace, title: str = "", sort: str = SORTS[0]):
         steps, units = trace.gates["cell"].shape
-        key = (steps, units, sort)
+        key = (steps, units)
         if key != self._key:
-            self._build(steps, units, sort)
+            self._build(steps, units)
             self._key = key
         order = unit_order(trace, sort)
         self.strip.set_data(token_strip(trace.tokens))
@@ -415,7 +415,8 @@ class LstmGateInspector(Explorer):
         words = " ".join(self.typed) if self.typed is not None else (
             f"{LONG_RANGE_COUNTRIES[self.country_index]} + {self.dist} fillers + 'fluent?', example "
             f"{self.example_seed}")
-        msg = (f"<small>{words} (noise {self.noise_level:.2f}) · {self.weights.units} units · on filler steps: mean forget gate "
+        msg = (f"<small>{words} (noise {self.noise_level:.2f}) · {self.weights.units} units, rows by "
+               f"{self.sort_by} · on filler steps: mean forget gate "
                f"{f[fillers].mean() if fillers.any() else float('nan'):.2f}, mean input gate "
                f"{i[fillers].mean() if fillers.any() else float('nan'):.2f}; at the first word: mean input gate "
                f"{i[first].mean():.2f} · NumPy forward passes so far: {self.forward_calls}</small>")
