@@ -88,6 +88,13 @@ def test_controls_change_state_and_picture(explorer):
     np.testing.assert_array_equal(_pixels(explorer.png), _pixels(explorer.frame.full_png()))
 
 
+def test_default_boxes_and_the_browser_step(explorer):
+    """The step suggested for the real-browser test: box A's cx from 26 to 36 takes IoU 0.25 to 0.5."""
+    assert "IoU(A, B) = 0.250" in explorer.status.value
+    explorer.a_cx.value = 36.0                     # A = [24, 48] x [18, 38], B = [26, 46] x [22, 46]
+    assert np.isclose(explorer.iou, 0.5) and "IoU(A, B) = 0.500" in explorer.status.value
+
+
 def test_bad_input(explorer, scenes):
     X, raw, truths = scenes
     with pytest.raises(ValueError, match="image must be an index"):
