@@ -668,8 +668,9 @@ def _fill(student: dict, mine: dict[str, str]) -> dict:
 
 def _print_login(hub: Hub) -> None:
     print(f"\nJupyterHub for the course: {hub.url}  (working folder {hub.root})\n"
-          f"  users: {INSTRUCTOR} (formgrader, course in ~/course), {', '.join(LEARNERS)} (learners)\n"
+          f"  users: {INSTRUCTOR} (nbgrader course in {hub.course}), {', '.join(LEARNERS)} (learners)\n"
           f"  password (all users): {hub.password}\n"
+          f"  formgrader (in a tab of its own): {hub.url}/user/{INSTRUCTOR}/formgrader\n"
           f"  exchange: {hub.exchange}\n"
           f"  the cycle: README, 'For instructors', 'A class on JupyterHub'\n", flush=True)
 
