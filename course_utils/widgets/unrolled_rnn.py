@@ -47,7 +47,7 @@ FEATURES = 4
 ACTIVATIONS = ("tanh", "linear")
 RADIUS_RANGE = (0.1, 3.0)
 SCALE_RANGE = (0.01, 5.0)
-PLAY_INTERVAL_MS = 100
+PLAY_INTERVAL_MS = 90     # a frame takes 20-50 ms: 11 ticks a second leave room for a slow one
 FIGSIZE = (10, 5.6)
 #: the gradient axis (fixed, so that no control redraws it; bars beyond it are cut, the title gives
 #: the norm at the first step)
