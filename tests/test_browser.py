@@ -63,6 +63,8 @@ CASES = [
     WidgetCase("convolution_explorer", "11_convolution_and_pooling.ipynb",
                "course_utils/widgets/convolution_explorer.py", ".convolution-explorer",
                "img.convolution-explorer-image", "Step", "position"),
+    WidgetCase("unrolled_rnn", "15_recurrent_networks.ipynb", "course_utils/widgets/unrolled_rnn.py",
+               ".unrolled-rnn", "img.unrolled-rnn-image", "Next step", "radius"),
 ]
 
 # Run in the live kernel for the test of the test: every Button loses its click handlers and

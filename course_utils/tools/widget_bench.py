@@ -118,6 +118,20 @@ CASES = [
          what="padding valid/same"),
     Case("convolution_explorer", W + "convolution_explorer:ConvolutionExplorer", "w_preset",
          what="kernel preset"),
+    Case("box_iou_explorer", W + "box_iou_explorer:demo_explorer", "a_cx", what="box A cx slider (IoU panel)"),
+    Case("box_iou_explorer", W + "box_iou_explorer:demo_explorer", "w_score",
+         what="score-threshold slider (NMS panels)"),
+    Case("box_iou_explorer", W + "box_iou_explorer:demo_explorer", "w_iou", what="NMS IoU slider"),
+    Case("box_iou_explorer", W + "box_iou_explorer:demo_explorer", "w_image", what="image slider (held-out scene)"),
+    Case("unrolled_rnn", W + "unrolled_rnn:UnrolledRNNViewer", "radius", what="radius slider (0.1-3)"),
+    Case("unrolled_rnn", W + "unrolled_rnn:UnrolledRNNViewer", "step", what="step slider (1-40)"),
+    Case("forecast_explorer", W + "forecast_explorer:demo_explorer", "w_threshold",
+         what="anomaly threshold slider"),
+    Case("forecast_explorer", W + "forecast_explorer:demo_explorer", "w_model",
+         what="model dropdown (precomputed forecasts)"),
+    Case("forecast_explorer", W + "forecast_explorer:demo_explorer", "w_range",
+         values=tuple((i, i + 3) for i in range(100, 172, 3)),
+         what="month range (new axes limits: both axes redrawn)"),
 ]
 PLAY_CASES = [
     PlayCase("playground", W + "playground:Playground", what="Play, default setup (circle, 4-2, 5 epochs per frame)"),
@@ -130,6 +144,7 @@ PLAY_CASES = [
              what="Play (5 mini-batches of the 20-layer Keras model per frame)"),
     PlayCase("capacity_explorer", W + "capacity_explorer:CapacityExplorer", kwargs={"warm_epochs": 5},
              what="Play: a chunk of epochs per frame, real Keras MLP"),
+    PlayCase("unrolled_rnn", W + "unrolled_rnn:UnrolledRNNViewer", what="Play: one step of the sequence a frame"),
 ]
 N_CHANGES = 20
 N_WARMUP = 3
