@@ -129,6 +129,11 @@ def test_class_cycle_through_the_exchange(hub):
     pages = list((hub.home("grace") / STEM / "feedback").rglob("*.html"))
     assert pages and all("feedback for grace" in p.read_text() for p in pages)
     assert not any(ADA_MARK in p.read_text() for p in pages)
+    # through the hub, a learner reaches only her own server: grace's token opens none of ada's files,
+    # nor the instructor's formgrader
+    for path in (f"/user/ada/api/contents/{STEM}", "/user/instructor/formgrader/api/assignments"):
+        status, _ = hub.request("GET", path, hub.token("grace"))
+        assert status == 403, (path, status)
     # and ada's secret exists only in ada's home and the instructor's course
     secret = (hub.course / "submitted" / "ada" / STEM / "submission_secret.txt").read_text()
     holders = {p.relative_to(hub.root).parts[1] for p in (hub.root / "home").rglob("submission_secret.txt")
