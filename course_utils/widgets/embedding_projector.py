@@ -142,7 +142,8 @@ class ProjectorPicture:
         ax = fig.add_axes([0.01, 0.01, 0.98, 0.92])
         pts = t.coords[projection]
         ax.scatter(pts[:, 0], pts[:, 1], s=6, color="0.72", linewidths=0)
-        for i in range(min(n_labels, t.n_points)):
+        step = max(1, t.n_points // max(1, n_labels))   # a few labels spread over the frequency ranks
+        for i in range(0, t.n_points, step)[:n_labels]:
             ax.annotate(t.words[i], pts[i], fontsize=7, color="0.45", xytext=(2, 2), textcoords="offset points")
         span = pts.max(axis=0) - pts.min(axis=0)
         lo, hi = pts.min(axis=0) - 0.08 * span, pts.max(axis=0) + 0.08 * span
@@ -286,7 +287,8 @@ class EmbeddingProjector(Explorer):
         self.a = W.Text(value=a, description="a", **box)
         self.b = W.Text(value=b, description="is to b", **box)
         self.c = W.Text(value=c, description="as c", **box)
-        options = [("(your own)", None)] + [(f"{p[0]} : {p[1]} = {p[2]} : ?", p) for p in PRESET_ANALOGIES]
+        options = [("(your own)", None)] + [(f"{p[0]} : {p[1]} = {p[2]} : ?", p) for p in PRESET_ANALOGIES
+                                            if all(w in first.index for w in p)]   # those this vocabulary has
         self.preset = W.Dropdown(options=options, value=None, description="analogy")
         self.table.observe(lambda ch: self.set_table(ch["new"]), names="value")
         self.projection.observe(lambda ch: self.set_projection(ch["new"]), names="value")
