@@ -67,6 +67,15 @@ def test_lint_fails_on_a_lost_latex_backslash(good):
     assert nbtools.lint_notebook(write(nb)) == []
 
 
+def test_lint_fails_on_a_link_to_a_notebook_not_written_yet(good):
+    nb, write = good
+    nb = copy.deepcopy(nb)
+    cell = [c for c in nb["cells"] if c["cell_type"] == "markdown"][-1]
+    cell["source"] = "More in [99](99_not_written_yet.ipynb) and [01](01_neurons_and_perceptron.ipynb#top).\n"
+    problems = nbtools.lint_notebook(write(nb))
+    assert len(problems) == 1 and "links to 99_not_written_yet.ipynb" in problems[0], problems
+
+
 def test_lint_fails_without_parameters_cell(good):
     nb, write = good
     nb = copy.deepcopy(nb)

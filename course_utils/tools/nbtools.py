@@ -54,6 +54,7 @@ def install_line(setting: dict | None = None) -> str:
 
 
 BENCH_JSON = REPO_ROOT / "benchmarks" / "BENCHMARKS.json"
+NOTEBOOK_LINK_RE = re.compile(r"\]\((\d\d_[a-z0-9_]+\.ipynb)(?:#[^)]*)?\)")
 MEASURED_RE = re.compile(r"^\*\*Measured\*\*.*$", re.M)
 
 
@@ -183,6 +184,13 @@ def lint_notebook(path: str | Path, setting: dict | None = None, min_exercises: 
         problems.append(f"study time {study.group(1)} minutes is more than one sitting ({MAX_STUDY_MINUTES}): "
                         "move fine print to 'Going further' sections")
     problems += _lint_main_path(cells)
+    # links to other notebooks of the course: only to ones that exist (a later one is named in plain text)
+    for i, c in enumerate(cells):
+        if c.get("cell_type") == "markdown":
+            for target in NOTEBOOK_LINK_RE.findall(_src(c)):
+                if not any((d / target).is_file() for d in (path.parent, REPO_ROOT / "notebooks")):
+                    problems.append(f"cell {i} links to {target}, which does not exist (yet): name it in plain "
+                                    "text, e.g. 'notebook 22', until it is written")
 
     # 3. setup cell, 4. parameters cell
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
