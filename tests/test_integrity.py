@@ -152,7 +152,8 @@ def test_imports_answers_may_not_use(fixture):
     sub = copy.deepcopy(stu)
     _answer(sub, "ex1_sigmoid")["source"] = "import os\ndef sigmoid(z):\n    return os.getpid()\n"
     _answer(sub, "ex2_mse")["source"] = "from sklearn.datasets import load_digits\ndef mse(a, b):\n    return 0.0\n"
-    _answer(sub, "ex3_softmax")["source"] = "import scipy.special\ndef softmax(z):\n    return scipy.special.softmax(z, -1)\n"
+    _answer(sub, "ex3_softmax")["source"] = ("import scipy.special, re, html\ndef softmax(z):\n"
+                                             "    return scipy.special.softmax(z, -1)\n")
     found = I.scan(sub, stu, ins)
     assert _kinds(found) == [("import", "ex1_sigmoid"), ("import", "ex2_mse")], [f.message() for f in found]
 

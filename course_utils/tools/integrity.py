@@ -35,6 +35,7 @@ ALLOWED_IMPORTS = frozenset({
     "numpy", "math", "cmath", "random", "itertools", "functools", "collections", "statistics", "time",
     "dataclasses", "typing", "string", "matplotlib", "keras", "tensorflow", "scipy", "sklearn",
     "__future__",
+    "re", "html", "unicodedata",   # text notebooks: regular expressions, entities, accents
 })
 #: Dotted prefixes that load a dataset (a held-out set could come from there): not allowed in answers.
 DATA_SOURCES = ("sklearn.datasets", "keras.datasets", "tensorflow.keras.datasets", "mlxtend",
