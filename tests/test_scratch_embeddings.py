@@ -201,3 +201,40 @@ def test_pca_2d_from_scratch():
     np.testing.assert_allclose(np.abs(coords), np.abs(sk), atol=1e-8)
     with pytest.raises(ValueError, match="2-D"):
         E.pca_2d(np.zeros(5))
+
+
+def test_randomized_svd_matches_the_exact_svd():
+    sp = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(0)
+    # a decaying spectrum: 300 x 200, singular values 0.9 ** i
+    Ua, _ = np.linalg.qr(rng.normal(size=(300, 200)))
+    Va, _ = np.linalg.qr(rng.normal(size=(200, 200)))
+    A = (Ua * 0.9 ** np.arange(200)) @ Va.T
+    U, S, Vt = E.randomized_svd(A, 10, n_iter=4)
+    U0, S0, Vt0 = np.linalg.svd(A)
+    assert U.shape == (300, 10) and S.shape == (10,) and Vt.shape == (10, 200)
+    assert np.all(np.diff(S) <= 0)
+    np.testing.assert_allclose(S, S0[:10], rtol=1e-6)
+    np.testing.assert_allclose(np.abs(np.sum(U * U0[:, :10], axis=0)), 1, atol=1e-6)   # same vectors up to sign
+    np.testing.assert_allclose((U * S) @ Vt, (U0[:, :10] * S0[:10]) @ Vt0[:10], atol=1e-6)
+    # sparse float32 input stays float32; a flat spectrum (the hard case): more power iterations, closer values
+    M = sp.random(400, 300, density=0.05, random_state=1, format="csr", dtype=np.float32)
+    exact = np.linalg.svd(M.toarray(), compute_uv=False)[:20]
+    errs = [np.abs(E.randomized_svd(M, 20, n_iter=it)[1] - exact).max() for it in (0, 2, 7, 20)]
+    assert E.randomized_svd(M, 20)[0].dtype == np.float32
+    assert errs[0] > errs[1] > errs[2] > errs[3] and errs[2] < 0.01 * exact[0] and errs[3] < 0.001 * exact[0]
+    with pytest.raises(ValueError, match="k must be at most"):
+        E.randomized_svd(A, 201)
+    with pytest.raises(ValueError, match="n_iter"):
+        E.randomized_svd(A, 5, n_iter=-1)
+
+
+def test_ppmi_svd_randomized_agrees_with_exact_lanczos():
+    rng = np.random.default_rng(2)
+    ids = np.concatenate([rng.integers(0, 30, 4000), rng.integers(20, 60, 4000)])
+    docs = np.repeat([0, 1], 4000)
+    fast = E.ppmi_svd_vectors(ids, docs, 60, window=3, dim=5)
+    exact = E.ppmi_svd_vectors(ids, docs, 60, window=3, dim=5, n_iter=None)
+    assert fast.shape == exact.shape == (60, 5) and fast.dtype == np.float32
+    # the same word-word similarities (the vectors themselves are defined up to sign and rotation)
+    np.testing.assert_allclose(fast @ fast.T, exact @ exact.T, atol=2e-3 * np.abs(exact @ exact.T).max())

@@ -21,7 +21,7 @@ __all__ = ["TEXTVEC_PUNCTUATION", "textvec_standardize", "textvec_vocabulary", "
            "keras_idf_weights", "tfidf_matrix", "one_hot_rows", "subsample_keep_prob",
            "noise_distribution", "skipgram_pairs", "sgns_examples", "sgns_loss_grads", "unit_rows",
            "nearest_words", "analogy_3cosadd", "analogy_3cosmul", "analogy_accuracy",
-           "ppmi_svd_vectors", "pca_2d"]
+           "randomized_svd", "ppmi_svd_vectors", "pca_2d"]
 
 #: the characters ``TextVectorization(standardize="lower_and_strip_punctuation")`` deletes
 #: (Keras' regular expression ``[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']``)
@@ -200,6 +200,20 @@ def skipgram_pairs(ids, window: int, doc_ids=None) -> tuple[np.ndarray, np.ndarr
     return ids[t_pos[order]], ids[c_pos[order]]
 
 
+def _window_pairs(ids, window: int, doc_ids=None) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of :func:`skipgram_pairs` in no particular order (offset by offset): for counting."""
+    doc = np.zeros(len(ids), dtype=np.int64) if doc_ids is None else np.asarray(doc_ids)
+    if doc.shape != ids.shape:
+        raise ValueError(f"doc_ids must have the shape of ids {ids.shape}, got {doc.shape}")
+    tg, cx = [ids[:0]], [ids[:0]]
+    for d in range(1, min(window, len(ids) - 1) + 1):
+        same = doc[:-d] == doc[d:]
+        left, right = ids[:-d][same], ids[d:][same]
+        tg += [left, right]
+        cx += [right, left]
+    return np.concatenate(tg), np.concatenate(cx)
+
+
 def sgns_examples(ids, doc_ids, counts, window: int = 4, negatives: int = 5, t: float = 1e-4,
                   power: float = 0.75, rng=None, fraction: float = 1.0):
     """One epoch of skip-gram-with-negative-sampling examples.
@@ -353,29 +367,84 @@ def analogy_accuracy(unit_vectors, words, questions, sections=None, method: str 
     return out
 
 
+def _one_blas_thread():
+    """BLAS/LAPACK on one thread (threadpoolctl comes with scikit-learn; without it, nothing changes).
+    Factorizations of thin (n, ~100) blocks gain nothing from a second thread on 2 cores, and when
+    the other core is busy the threads wait for each other: several times the CPU time."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        from contextlib import nullcontext
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def randomized_svd(A, k: int, n_iter: int = 7, oversample: int = 10, seed=0):
+    """The ``k`` largest singular triplets of ``A`` (dense or SciPy sparse), approximately, by the
+    randomized range finder of Halko, Martinsson & Tropp (2011): multiply ``A`` by ``k + oversample``
+    random vectors, sharpen that basis with ``n_iter`` power iterations (``A Aᵀ`` applied, an LU
+    factorization after each product so the columns do not all turn into the top one), then one QR
+    for an orthonormal basis ``Q`` and the exact SVD of the small ``(k + oversample, n)``
+    matrix ``B = Qᵀ A`` (from the eigenvectors of the tiny ``B Bᵀ``). Only products with ``A`` and thin dense factorizations: far cheaper than a
+    Lanczos solver (ARPACK) when ``k`` is in the hundreds, and each extra iteration makes the
+    leading singular vectors more exact. Computes in ``A``'s float type (float32 stays float32).
+    Returns ``(U (m, k), S (k,) descending, Vt (k, n))``."""
+    k = positive_int("k", k)
+    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
+        raise ValueError(f"n_iter must be an int >= 0, got {n_iter!r}")
+    m, n = A.shape
+    if k > min(m, n):
+        raise ValueError(f"k must be at most min(A.shape) = {min(m, n)}, got {k}")
+    dtype = np.float32 if A.dtype == np.float32 else np.float64
+    width = min(k + int(oversample), m, n)
+    from scipy.linalg import lu
+    with _one_blas_thread():
+        Q = np.random.default_rng(seed).standard_normal((n, width)).astype(dtype)
+        for _ in range(n_iter):                 # LU keeps the columns apart, cheaper than QR
+            Q = lu(A @ Q, permute_l=True, check_finite=False)[0]
+            Q = lu(A.T @ Q, permute_l=True, check_finite=False)[0]
+        Q, _ = np.linalg.qr(A @ Q)              # an orthonormal basis of A's leading columns
+        B = np.asarray((A.T @ Q).T, dtype=np.float64)   # Qᵀ A, (width, n): A ≈ Q B
+        S2, Ub = np.linalg.eigh(B @ B.T)        # B = Ub S Vt, so B Bᵀ = Ub S² Ubᵀ: a small eigenproblem
+        top = np.argsort(-S2)[:k]
+        S = np.sqrt(np.maximum(S2[top], 0.0))
+        Ub = Ub[:, top]
+        Vt = (Ub.T @ B) / np.where(S > 0, S, 1.0)[:, None]
+        return Q @ Ub.astype(dtype), S.astype(dtype), Vt.astype(dtype)
+
+
 def ppmi_svd_vectors(ids, doc_ids, vocab_size: int, window: int = 4, dim: int = 100,
-                     power: float = 0.75) -> np.ndarray:
+                     power: float = 0.75, n_iter: int | None = 7) -> np.ndarray:
     """Count-based word vectors: co-occurrence counts within ``window`` (same document), positive
     PMI with the context counts raised to ``power`` (as SGNS's noise), then a truncated SVD,
-    ``U * sqrt(S)`` (Levy, Goldberg & Dagan, 2015). Returns ``(vocab_size, dim)``."""
+    ``U * sqrt(S)`` (Levy, Goldberg & Dagan, 2015). Returns ``(vocab_size, dim)`` float32.
+
+    The counts come from the pairs of :func:`skipgram_pairs` (unsorted) as the distinct codes
+    ``target * vocab_size + context`` and their counts. The SVD is :func:`randomized_svd` with ``n_iter``
+    power iterations in float32 (``n_iter=None``: SciPy's exact Lanczos ``svds``, in float64)."""
     import scipy.sparse as sp
     vocab_size = positive_int("vocab_size", vocab_size)
-    tg, cx = skipgram_pairs(ids, window, doc_ids)
-    C = sp.coo_matrix((np.ones(len(tg)), (tg, cx)), shape=(vocab_size, vocab_size)).tocsr()
-    C.sum_duplicates()
-    C = C.tocoo()
-    total = C.data.sum()
-    rows = np.bincount(C.row, weights=C.data, minlength=vocab_size)
-    cols = np.bincount(C.col, weights=C.data, minlength=vocab_size) ** power
+    tg, cx = _window_pairs(np.asarray(ids), positive_int("window", window), doc_ids)
+    code, data = np.unique(tg.astype(np.int64) * vocab_size + cx, return_counts=True)   # one cell per pair
+    data = data.astype(np.float64)
+    row, col = code // vocab_size, code % vocab_size
+    total = data.sum()
+    rows = np.bincount(row, weights=data, minlength=vocab_size)
+    cols = np.bincount(col, weights=data, minlength=vocab_size) ** power
     cols /= cols.sum()
-    pmi = np.log(C.data / total) - np.log(rows[C.row] / total) - np.log(cols[C.col])
+    pmi = np.log(data / total) - np.log(rows[row] / total) - np.log(cols[col])
     keep = pmi > 0
-    P = sp.csr_matrix((pmi[keep], (C.row[keep], C.col[keep])), shape=(vocab_size, vocab_size))
     k = min(positive_int("dim", dim), vocab_size - 1)
-    from scipy.sparse.linalg import svds
-    U, S, _ = svds(P, k=k, random_state=0)
-    order = np.argsort(-S)
-    return (U[:, order] * np.sqrt(S[order])).astype(np.float32)
+    if n_iter is None:
+        from scipy.sparse.linalg import svds
+        P = sp.csr_matrix((pmi[keep], (row[keep], col[keep])), shape=(vocab_size, vocab_size))
+        U, S, _ = svds(P, k=k, random_state=0)
+        order = np.argsort(-S)
+        U, S = U[:, order], S[order]
+    else:
+        P = sp.csr_matrix((pmi[keep].astype(np.float32), (row[keep], col[keep])), shape=(vocab_size, vocab_size))
+        U, S, _ = randomized_svd(P, k, n_iter=n_iter)
+    return (U * np.sqrt(S)).astype(np.float32)
 
 
 def pca_2d(X, fit_rows=None):
