@@ -15,6 +15,8 @@ from collections import Counter
 
 import numpy as np
 
+from .backprop import one_hot
+
 from ._validate import positive_int
 
 __all__ = ["TEXTVEC_PUNCTUATION", "textvec_standardize", "textvec_vocabulary", "textvec_encode",
@@ -141,9 +143,7 @@ def one_hot_rows(ids, vocab_size: int) -> np.ndarray:
         raise ValueError(f"ids must be a 1-D integer array, got shape {ids.shape}, dtype {ids.dtype}")
     if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
         raise ValueError(f"ids must lie in [0, {vocab_size - 1}], got [{ids.min()}, {ids.max()}]")
-    out = np.zeros((ids.size, vocab_size))
-    out[np.arange(ids.size), ids] = 1.0
-    return out
+    return one_hot(ids, vocab_size)   # notebook 03's reference builds the rows
 
 
 def _counts(counts) -> np.ndarray:
