@@ -736,7 +736,12 @@ def _kill_tree(pid: int, include_root: bool = True) -> int:
         parent = psutil.Process(pid)
     except psutil.Error:
         return 0
-    procs = parent.children(recursive=True) + ([parent] if include_root else [])
+    return kill_processes(parent.children(recursive=True) + ([parent] if include_root else []))
+
+
+def kill_processes(procs: list) -> int:
+    """Kill each of ``procs`` (``psutil.Process``; gone ones are skipped), wait up to 5 s; return how many."""
+    import psutil
     for p in procs:
         try:
             p.kill()

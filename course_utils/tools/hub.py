@@ -386,13 +386,7 @@ def stop_pid(pid: int, grace: float = 20.0) -> int:
         hub.kill()
     except psutil.Error:
         pass
-    left = [p for p in procs if p.is_running()]
-    for p in left:
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(left, timeout=5)
+    G.kill_processes([p for p in procs if p.is_running()])
     return 1 + len(procs)
 
 
