@@ -79,13 +79,30 @@ def test_gradient_norms_match_a_chain_rule_by_hand():
     x = rng.standard_normal((4, 3))
     W1 = lab.init_weights(3, 3, "glorot", rng)
     W2 = lab.init_weights(3, 3, "glorot", rng)
-    g = rng.standard_normal((4, 3)) / 4
+    g = np.random.default_rng([5, 1]).standard_normal((4, 3)) / 4   # a stream of its own
     z1 = x @ W1
     a1 = scratch.sigmoid(z1)
     z2 = a1 @ W2
     d2 = g * scratch.sigmoid_grad(z2)
     d1 = (d2 @ W2.T) * scratch.sigmoid_grad(z1)
     np.testing.assert_allclose(s.grad_norms, [np.linalg.norm(x.T @ d1), np.linalg.norm(a1.T @ d2)])
+
+
+def test_a_deeper_stack_adds_layers_on_top_and_reuses_the_kept_forward_pass():
+    shallow = lab.simulate("tanh", "glorot", depth=3, width=8, n_inputs=16, seed=7, bias=0.2)
+    deep = lab.simulate("tanh", "glorot", depth=6, width=8, n_inputs=16, seed=7, bias=0.2)
+    again = lab.simulate("tanh", "glorot", depth=3, width=8, n_inputs=16, seed=7, bias=0.2)
+    for k in range(3):   # the same inputs and first layers at every depth
+        np.testing.assert_array_equal(deep.z[k], shallow.z[k])
+        assert again.z[k] is deep.z[k]   # kept, not recomputed
+    np.testing.assert_array_equal(again.grad_norms, shallow.grad_norms)
+    np.testing.assert_array_equal(deep.dead[:3], shallow.dead)
+    # kept arrays are read-only, so no caller can change another state's numbers
+    with pytest.raises(ValueError):
+        deep.a[0][0, 0] = 1.0
+    # a new bias is a new forward pass
+    other = lab.simulate("tanh", "glorot", depth=3, width=8, n_inputs=16, seed=7, bias=0.3)
+    assert not np.array_equal(other.z[0], shallow.z[0])
 
 
 def test_vanishing_gradients_sigmoid_vs_relu():

@@ -184,8 +184,9 @@ def test_revealing_epochs_moves_only_the_paths_in_fixed_axes():
     assert (frame.full_draws, frame.panel_draws) == (full, panels)
     assert "B=4" in loss_ax.get_title() and loss_ax.get_legend()._loc == legend_at
     assert _close(ex.png, fig_to_png(D.render(ex.state, ex.runs), dpi=ex.dpi))
-    ex.epochs.value = 6  # a new budget: the loss panel's x axis, that panel alone
-    assert frame.full_draws == full and frame.panel_draws == panels + 1
+    ex.epochs.value = 6  # a new budget: only the loss panel's (live) x axis follows it
+    assert (frame.full_draws, frame.panel_draws) == (full, panels)
+    assert ex.picture.axes[3].get_xlim() == (0.0, 6.0)
     assert loss_ax.get_xlim() == (0, 6)
     assert _close(ex.png, frame.full_png())
 
@@ -215,3 +216,43 @@ def test_float_loop_makes_the_reference_run(surface, batch_size):
             np.testing.assert_allclose(fast.lrs, ref.lrs, rtol=1e-12)
     runs = D.simulate(D.State(surface=surface, lr=0.05, batch_size=batch_size, epochs=2, shown=2))
     assert runs["stochastic"].steps == 2 * s.n and runs["mini-batch"].batch_size == batch_size
+
+
+@pytest.mark.parametrize("surface", list(D.SURFACES))
+def test_a_longer_run_cut_short_is_the_run_of_the_shorter_budget(surface):
+    """first_epochs(run of 8 epochs, e) is exactly the run a budget of e makes: what lets the
+    budget slider reuse the runs of the largest budget."""
+    s = D.make_surface(surface)
+    lrs = (0.05, 3.0) if s.convex else (0.05, 0.5)   # converging, and (linear) diverging runs
+    for schedule in ("constant", "1/t"):
+        for lr in lrs:
+            for batch_size in (16, 128):
+                long = D.simulate(D.State(surface=surface, lr=lr, schedule=schedule, batch_size=batch_size,
+                                          epochs=8, shown=8, seed=2))
+                for e in (1, 3, 7):
+                    short = D.simulate(D.State(surface=surface, lr=lr, schedule=schedule,
+                                               batch_size=batch_size, epochs=e, shown=e, seed=2))
+                    for name in D.RUN_NAMES:
+                        cut, ref = D.first_epochs(long[name], e, s), short[name]
+                        assert (cut.steps, cut.diverged, cut.batch_size) == (ref.steps, ref.diverged,
+                                                                            ref.batch_size), (name, lr, e)
+                        np.testing.assert_array_equal(cut.seen, ref.seen)
+                        np.testing.assert_array_equal(cut.path, ref.path)
+                        np.testing.assert_array_equal(cut.loss, ref.loss)
+                        np.testing.assert_array_equal(cut.lrs, ref.lrs)
+                        np.testing.assert_array_equal(cut.theta, ref.theta)
+
+
+def test_the_budget_slider_reuses_the_runs_of_the_largest_budget(monkeypatch):
+    ex = D.DescentExplorer(D.State(epochs=3, shown=3))
+    calls = []
+    real = D.simulate
+    monkeypatch.setattr(D, "simulate", lambda st: calls.append(st.epochs) or real(st))
+    ex.epochs.value = 5
+    ex.epochs.value = 2
+    ex.epochs.value = 7
+    assert calls == [ex.epochs.max]   # the longest runs once, then only cut
+    assert ex.runs["stochastic"].steps == 7 * D.make_surface(ex.state.surface).n
+    ex.lr.value = 0.02                # a new setting: its own runs (at the current budget)
+    ex.epochs.value = 4
+    assert calls == [ex.epochs.max, 7, ex.epochs.max]

@@ -125,18 +125,59 @@ def flat_share_per_layer(zs, activation: str, fraction: float = FLAT_FRACTION) -
 
 
 @lru_cache(maxsize=8)
-def _draws(init: str, depth: int, width: int, n_inputs: int, seed: int):
-    """The random inputs, weights and upstream gradient of :func:`simulate`, in the order
-    drawn from ``default_rng(seed)``: inputs (n_inputs, width), one (width, width) matrix per
-    layer, gradient (n_inputs, width). They do not depend on the activation or the bias, so
-    moving those sliders reuses them (cached, read-only)."""
+def _draws(init: str, n_layers: int, width: int, n_inputs: int, seed: int):
+    """The random inputs, weights and upstream gradient of :func:`simulate`: inputs
+    (n_inputs, width) then one (width, width) matrix per layer, in that order from
+    ``default_rng(seed)``, so the first ``d`` matrices are the same for every ``n_layers`` >= d
+    (a deeper stack only adds layers on top); the gradient (n_inputs, width) comes from a
+    stream of its own, ``default_rng([seed, 1])``. They do not depend on the activation or the
+    bias, so moving those sliders reuses them (cached, read-only)."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n_inputs, width))
-    Ws = [init_weights(width, width, init, rng) for _ in range(depth)]
-    g = rng.standard_normal((n_inputs, width)) / n_inputs
+    Ws = [init_weights(width, width, init, rng) for _ in range(n_layers)]
+    g = np.random.default_rng([seed, 1]).standard_normal((n_inputs, width)) / n_inputs
     for arr in (x, *Ws, g):
         arr.setflags(write=False)
     return x, tuple(Ws), g
+
+
+class _Forward:
+    """The forward pass of one setting, kept and extended layer by layer: a deeper stack of
+    the same setting computes only its new layers (the depth slider), a shallower one none.
+    Holds ``zs``, ``acts`` and the per-layer ``dead`` and ``flat`` shares computed so far."""
+
+    def __init__(self, activation: str, bias: float, x, Ws):
+        self.activation, self.bias, self.x, self.Ws = activation, bias, x, Ws
+        self.zs, self.acts, self.dead, self.flat = [], [], [], []
+
+    def upto(self, depth: int) -> "_Forward":
+        f, _ = _activation(self.activation)
+        a = self.acts[-1] if self.acts else self.x
+        with np.errstate(over="ignore", invalid="ignore"):
+            for W in self.Ws[len(self.zs):depth]:
+                z = a @ W + self.bias
+                a = f(z)
+                z.setflags(write=False)   # kept: shared by every state of this setting
+                a.setflags(write=False)
+                self.zs.append(z)
+                self.acts.append(a)
+                self.dead.extend(dead_share_per_layer([z], self.activation))
+                self.flat.extend(flat_share_per_layer([z], self.activation))
+        return self
+
+
+_FORWARDS: dict = {}   # the last few settings' forward passes (a few MB each)
+
+
+def _forward(activation: str, init: str, depth: int, width: int, bias: float, n_inputs: int,
+             seed: int) -> _Forward:
+    x, Ws, _ = _draws(init, max(depth, MAX_DEPTH), width, n_inputs, seed)
+    key = (activation, init, len(Ws), width, float(bias), n_inputs, seed)
+    fw = _FORWARDS.pop(key, None) or _Forward(activation, float(bias), x, Ws)
+    _FORWARDS[key] = fw   # the newest last
+    while len(_FORWARDS) > 3:
+        _FORWARDS.pop(next(iter(_FORWARDS)))
+    return fw.upto(depth)
 
 
 def simulate(activation: str = "relu", init: str = "he", depth: int = 10, width: int = 100,
@@ -148,13 +189,15 @@ def simulate(activation: str = "relu", init: str = "he", depth: int = 10, width:
     ``init``) and ``a = f(z)``. The backward pass starts from a random upstream gradient
     ``dL/da_depth`` (standard normal / n_inputs) and applies the chain rule
     ``delta = g * f'(z)``, ``dL/dW = a_prev.T @ delta``, ``g_prev = delta @ W.T``.
+    The same seed gives the same inputs and first layers at every depth (a deeper stack
+    adds layers on top), and the forward pass of the last settings is kept.
 
     Returns
     -------
     LabState with z, a (lists of (n_inputs, width) arrays), grad_norms, dead and flat
     (arrays of shape (depth,)).
     """
-    f, df = _activation(activation)
+    _, df = _activation(activation)
     if init not in INITS:
         raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
     depth = _check_int("depth", depth, 1, 200)
@@ -163,25 +206,19 @@ def simulate(activation: str = "relu", init: str = "he", depth: int = 10, width:
     seed = _check_int("seed", seed, 0)
     if isinstance(bias, bool) or not isinstance(bias, (int, float, np.floating)) or not np.isfinite(bias):
         raise TypeError(f"bias must be a finite number, got {bias!r}")
-    x, Ws, g = _draws(init, depth, width, n_inputs, seed)
-    zs, acts = [], []
-    a = x
+    fw = _forward(activation, init, depth, width, bias, n_inputs, seed)
+    zs, acts, Ws = fw.zs[:depth], fw.acts[:depth], fw.Ws
+    g = _draws(init, len(Ws), width, n_inputs, seed)[2]
     with np.errstate(over="ignore", invalid="ignore"):
-        for W in Ws:
-            z = a @ W + float(bias)
-            a = f(z)
-            zs.append(z)
-            acts.append(a)
         norms = np.zeros(depth)
         for k in range(depth - 1, -1, -1):
             delta = g * df(zs[k])
-            a_prev = x if k == 0 else acts[k - 1]
+            a_prev = fw.x if k == 0 else acts[k - 1]
             norms[k] = np.linalg.norm(a_prev.T @ delta)
             g = delta @ Ws[k].T
     return LabState(activation=activation, init=init, depth=depth, width=width, bias=float(bias),
                     seed=seed, z=zs, a=acts, grad_norms=norms,
-                    dead=dead_share_per_layer(zs, activation),
-                    flat=flat_share_per_layer(zs, activation))
+                    dead=np.array(fw.dead[:depth]), flat=np.array(fw.flat[:depth]))
 
 
 def _layers_to_show(depth: int, k: int = 6) -> list[int]:
@@ -314,7 +351,8 @@ class ActivationPicture:
             self.row_texts.append(ax_h.text(0, row, "", transform=trans, ha="right", va="center",
                                             fontsize=8, linespacing=1.1))
         ax_h.set_ylim(-0.1, len(show))
-        ax_h.text(0.5, -0.115, "f(z), 0.5–99.5 percentile range (each row scaled to its bulk)",
+        ax_h.text(0.5, -0.115, "f(z), 0.5–99.5 percentile range; each row scaled to its bulk,\n"
+                  "a taller bin cut off, with its share of the outputs in red",
                   transform=ax_h.transAxes, ha="center", va="top")
         ax_h.set_title(f"outputs layer by layer ({INITS[state.init]})")
         ax_h.xaxis.set_label_coords(0.5, -0.1)  # a fixed place: no measuring of the tick labels
@@ -392,7 +430,8 @@ class ActivationPicture:
             if clip is not None:
                 top, share = clip
                 left = top < len(hh) / 2
-                note.set_text(f"{100 * share:.0f}% in [{bins[top]:.2g}, {bins[top + 1]:.2g}]")  # short: drawn each frame
+                # short (each glyph costs about 0.1 ms a frame): the caption says what it is
+                note.set_text(f"{100 * share:.0f}%")
                 note.set_x(centers[min(top + 2, len(hh) - 1)] if left else centers[max(top - 2, 0)])
                 note.set_horizontalalignment("left" if left else "right")
             self.row_texts[row].set_text(f"layer {r['layers'][row] + 1}\nstd {r['std'][row]:.2g}")

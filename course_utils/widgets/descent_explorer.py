@@ -286,6 +286,29 @@ def shown_steps(run, epochs_shown: float) -> int:
     return int(min(run.steps, np.floor(epochs_shown * per_epoch + 1e-9)))
 
 
+def first_epochs(run, epochs: int, surface: Surface):
+    """What ``run`` did in its first ``epochs`` epochs: the run a budget of ``epochs`` makes.
+
+    A run's first epochs do not depend on its budget (the same shuffles, steps, learning
+    rates and checkpoints), so a longer run cut short equals the shorter run (tested), down
+    to its last checkpoint: the loss at the end of the budget, added if no checkpoint falls
+    there. A run that diverged within the budget is returned as it is.
+    """
+    limit = int(epochs) * run.n_samples
+    if run.diverged and run.seen[-1] <= limit:
+        return run
+    k = min(run.steps, int(epochs) * scratch.iterations_per_epoch(run.n_samples, run.batch_size))
+    keep = run.seen <= limit
+    seen, loss = run.seen[keep], run.loss[keep]
+    theta = run.path[k].copy()
+    if seen[-1] != limit:
+        seen = np.append(seen, limit)
+        loss = np.append(loss, float(surface.loss_grad(theta, surface.X, surface.y)[0]))
+    return scratch.DescentRun(theta=theta, steps=k, seen=seen, loss=loss, path=run.path[:k + 1],
+                              lrs=run.lrs[:k], diverged=False, batch_size=run.batch_size,
+                              n_samples=run.n_samples)
+
+
 # --------------------------------------------------------------------------- layer 2: render
 
 FIGSIZE = (15, 4.4)
@@ -295,10 +318,10 @@ class DescentPicture:
     """The explorer's figure, built once per surface and updated in place (layer 2).
 
     ``DescentPicture(fig).update(state, runs)`` draws the runs and returns the key of what
-    only changes with the surface (the three contour panels); the loss panel is a panel of
-    its own (:attr:`panels`), redrawn when a setting changes the runs; a step of the
-    "epochs shown" control only moves the :attr:`live` parts: paths, markers, titles and the
-    loss curves, in axes that stay fixed over the whole budget.
+    only changes with the surface (the three contour panels, the loss panel's y axis, labels
+    and grid); everything else is :attr:`live`, drawn over that each frame: paths, markers,
+    titles, the loss curves and the loss panel's x axis (which spans the budget), so a new
+    learning rate, mini-batch size or budget, and a step of "epochs shown", redraw no axes.
     """
 
     def __init__(self, fig):
@@ -318,9 +341,10 @@ class DescentPicture:
             self.axes[3].set_xlim(0, state.epochs)
             self._epochs = state.epochs
         self._update(state, runs)
-        # the loss panel's axes stay for a surface and budget: only its curves, title and
-        # legend are drawn over them, so a new learning rate costs no tick layout
-        self.panels = {self.axes[3]: (state.surface, state.epochs)}
+        # the loss panel's y axis, labels and grid stay for a surface: its x axis (it follows
+        # the budget), curves, title and legend are drawn over them each frame, so neither a new
+        # learning rate nor a new budget redraws the panel
+        self.panels = {}
         self.sprites = self.path_sprites + [self.loss_legend]
         return state.surface
 
@@ -374,7 +398,10 @@ class DescentPicture:
         ax.yaxis.set_major_locator(LogLocator(base=10, numticks=8))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
         ax.yaxis.set_minor_locator(NullLocator())  # dozens of unlabelled ticks: layout for nothing
-        ax.set_xlabel("epochs = examples seen / N (same budget for all)")
+        # the x axis is live (it follows the budget): its label is a fixed text of the
+        # background instead, where set_xlabel would put it
+        ax.text(0.5, -0.1, "epochs = examples seen / N (same budget for all)", transform=ax.transAxes,
+                ha="center", va="top")
         ax.set_ylabel("loss − global minimum loss")
         ax.grid(alpha=0.3)
         self.curves = {}
@@ -415,7 +442,7 @@ class DescentPicture:
                           f"seed {state.seed}")
         from .base import in_draw_order
         self.live = [a for ax, group in zip(self.axes, self.live_paths) for a in in_draw_order(ax, group)]
-        self.live += in_draw_order(ax, [*self.curves.values(), *ax.spines.values(), ax.title,
+        self.live += in_draw_order(ax, [ax.xaxis, *self.curves.values(), *ax.spines.values(), ax.title,
                                         self.loss_legend])
 
 
@@ -522,12 +549,23 @@ class DescentExplorer(Explorer):
         self.update()
 
     def set_budget(self, epochs: int):
-        """Change the budget; the whole budget is shown."""
+        """Change the budget; the whole budget is shown.
+
+        The runs of the largest budget the slider allows are made once per setting and kept:
+        a budget's runs are their first epochs (:func:`first_epochs`), so moving the budget
+        slider re-runs nothing after its first move.
+        """
         self.state = replace(self.state, epochs=int(epochs), shown=int(epochs)).validate()
         with self._quiet():
             self.play.max = self.progress.max = int(epochs)
             self.progress.value = self.play.value = int(epochs)
-        self.update()
+        longest = replace(self.state, epochs=self.epochs.max, shown=self.epochs.max)
+        if getattr(self, "_longest", (None,))[0] != longest:
+            self._longest = (longest, simulate(longest))
+        surface = make_surface(self.state.surface)
+        self.runs = {name: first_epochs(run, self.state.epochs, surface)
+                     for name, run in self._longest[1].items()}
+        self.refresh()
 
     def show(self, epochs_shown: int):
         """Draw the first ``epochs_shown`` epochs of the runs (no re-run)."""
