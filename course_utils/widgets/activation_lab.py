@@ -25,7 +25,7 @@ import numpy as np
 
 from ..scratch.activations import ACTIVATION_NAMES, activation as _activation
 from ..scratch.activations import init_weights  # noqa: F401  (the one home of the four schemes)
-from .base import Explorer
+from .base import Explorer, text_width
 
 __all__ = ["INITS", "init_weights", "simulate", "dead_share_per_layer", "flat_share_per_layer",
            "LabState", "ridge_rows", "render", "ActivationPicture", "ActivationLab"]
@@ -410,7 +410,7 @@ class ActivationPicture:
     def _build_title(self, state: LabState):
         fig = self.fig
         start = f"Activation lab: {state.activation}, {INITS[state.init]}, width {state.width},"
-        split = 0.5 + (_text_width(start, 11) - _text_width(" depth 10, bias +0.00, seed 0", 11)) / 2 \
+        split = 0.5 + (text_width(start, 11) - text_width(" depth 10, bias +0.00, seed 0", 11)) / 2 \
             / (fig.get_figwidth() * 72)
         self.title_start.set_text(start)
         self.title_start.set_x(split)
@@ -476,13 +476,6 @@ class ActivationPicture:
                      ax_d.xaxis, *self.bars, self.flat_line, *ax_d.spines.values(), ax_d.title,
                      ax_g.xaxis, ax_g.yaxis, self.grad_line, *ax_g.spines.values(), self.grad_note,
                      ax_g.title, self.title_end]
-
-
-def _text_width(text: str, size: float) -> float:
-    """Width in points of ``text`` in the default font at ``size`` points (at any dpi)."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextToPath
-    return TextToPath().get_text_width_height_descent(text, FontProperties(size=size), ismath=False)[0]
 
 
 def render(state: LabState):

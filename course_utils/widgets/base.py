@@ -25,8 +25,8 @@ import zlib
 
 import numpy as np
 
-__all__ = ["fig_to_png", "Explorer", "is_png", "Frame", "png_bytes", "in_draw_order", "PNG_LEVEL",
-           "QUEUED_TICK_S", "TextStamp"]
+__all__ = ["fig_to_png", "Explorer", "is_png", "Frame", "png_bytes", "in_draw_order", "text_width",
+           "PNG_LEVEL", "QUEUED_TICK_S", "TextStamp"]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: panels a Frame keeps the pixels of, to paste back when a panel's key comes back (a slider
@@ -378,6 +378,14 @@ class TextStamp:
         self._cache[key] = hit
         while len(self._cache) > STAMP_CACHE:
             self._cache.pop(next(iter(self._cache)))
+
+
+def text_width(text: str, size: float) -> float:
+    """Width in points of ``text`` (one line, no mathtext) in the default font at ``size``
+    points, at any dpi: where to split a text into a fixed part and a live number."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+    return TextToPath().get_text_width_height_descent(text, FontProperties(size=size), ismath=False)[0]
 
 
 def in_draw_order(ax, artists) -> list:

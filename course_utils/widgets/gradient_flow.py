@@ -37,7 +37,7 @@ import numpy as np
 
 from ..scratch.activations import INIT_SCHEMES, activation as _activation, init_weights
 from ..scratch.normalization import batchnorm_backward, batchnorm_inference, batchnorm_train
-from .base import Explorer, in_draw_order
+from .base import Explorer, in_draw_order, text_width
 
 __all__ = ["INITS", "ACTIVATIONS", "Run", "FlowState", "load_probe_data", "draw_run", "flow", "accuracy",
            "build_keras_model", "render", "FlowPicture", "GradientFlowExplorer"]
@@ -385,8 +385,12 @@ class FlowPicture:
             ax_h.spines[side].set_visible(False)
         ax_h.set_xlabel("outputs on 256 digits (0.5–99.5 percentile range)", labelpad=14)
         ax_h.set_title("outputs, layer by layer")
-        self.polys, self.row_labels = [], []
+        self.polys, self.row_labels, self.row_names, self._shown = [], [], [], None
         cmap = plt.get_cmap("viridis")
+        # each row's label: "layer k: std" (fixed for a depth: a sprite, drawn once) and the std
+        # (live), right-aligned in a slot wide enough for "1.2e+02"; each glyph drawn costs about
+        # 0.1 ms a frame
+        self._std_slot = (text_width(" 1.2e+02", 8) / (72 * fig.get_figwidth() * ax_h.get_position().width))
         for row in range(SHOWN_LAYERS):
             p = Polygon(np.zeros((2, 2)), closed=True, color=cmap(row / (SHOWN_LAYERS - 1)), alpha=0.75,
                         zorder=3)
@@ -409,8 +413,10 @@ class FlowPicture:
         ax_g.set_xlabel("hidden layer (1 = next to the input)")
         ax_g.set_ylabel("‖∂loss/∂W‖", labelpad=2)
         self.g_legend = ax_g.legend(handles=[self.g0_line], loc="upper right", fontsize=8)
-        # live titles as plain texts: an Axes title is placed anew (measuring the axes) at each draw
-        self.g_title = ax_g.text(0.5, 1.02, "", transform=ax_g.transAxes, ha="center", va="baseline", fontsize=12)
+        # titles as plain texts (an Axes title is placed anew, measuring the axes, at each draw):
+        # the words are fixed (drawn with the panel), the number after them is live
+        self.g_title, self.g_ratio = self._split_title(ax_g, 1.02, "gradient norm per layer: first / last =",
+                                                       " 0.23", 12)
         self.g_note = ax_g.text(0.5, 0.5, "", transform=ax_g.transAxes, ha="center", color="tab:red")
         self._g_ylim = None
         # 3. curves: accuracy above, loss below, sharing the x axis
@@ -424,15 +430,38 @@ class FlowPicture:
         ax_l.set_ylabel("training loss", color="tab:orange")
         for ax in (ax_c, ax_l):
             ax.grid(alpha=0.3)
-        self.c_title = ax_c.text(0.5, 1.06, "", transform=ax_c.transAxes, ha="center", va="baseline", fontsize=11)
+        self.c_title, self.c_acc = self._split_title(ax_c, 1.06, "validation accuracy now:", " 95.0%", 11)
         self.suptitle = fig.text(0.5, 0.97, "", ha="center", va="top", fontsize=12)
         self.live, self.panels, self.sprites = [], {}, [self.g_legend]
+
+    def _split_title(self, ax, y, words, typical, size):
+        """A title centred over ``ax`` as two texts: ``words`` (fixed, right-aligned) and a live
+        number left-aligned after them, placed so that ``words + typical`` is centred."""
+        width = 72 * self.fig.get_figwidth() * ax.get_position().width
+        split = 0.5 + (text_width(words, size) - text_width(typical, size)) / 2 / width
+        fixed = ax.text(split, y, words, transform=ax.transAxes, ha="right", va="baseline", fontsize=size)
+        live = ax.text(split, y, "", transform=ax.transAxes, ha="left", va="baseline", fontsize=size)
+        return fixed, live
+
+    def _row_names(self, show: list) -> None:
+        """The fixed part of the row labels ("layer k: std"), made anew when the shown layers
+        change (a new sprite), left of the std's slot."""
+        if show == self._shown:
+            return
+        for t in self.row_names:
+            t.remove()
+        ax_h = self.ax_h
+        self.row_names = [ax_h.text(0.99 - self._std_slot, row + 0.45, f"layer {k + 1}: std",
+                                    transform=ax_h.get_yaxis_transform(), ha="right", va="center", fontsize=8)
+                          for row, k in enumerate(show)]
+        self._shown = show
 
     def update(self, state: FlowState):
         run = state.run
         ax_h, ax_g, ax_c, ax_l = self.ax_h, self.ax_g, self.ax_c, self.ax_l
         # 1. histograms, drawn in axes coordinates over [lo, hi]
         show = _layers_to_show(run.depth)
+        self._row_names(show)
         vals = np.concatenate([state.outputs[i].ravel() for i in show])
         vals = vals[np.isfinite(vals)]
         lo, hi = np.percentile(vals, [0.5, 99.5]) if vals.size else (-1.0, 1.0)
@@ -456,7 +485,7 @@ class FlowPicture:
             poly.set_xy(np.column_stack([xs_axes, np.r_[row, ys, row]]))
             poly.set_visible(True)
             std = float(np.std(v)) if np.isfinite(v).all() else float("nan")
-            label.set_text(f"layer {show[row] + 1}: std {std:.2g}")
+            label.set_text(f"{std:.2g}")
         self.x_ends[0].set_text(_fmt(lo))
         self.x_ends[1].set_text(_fmt(hi))
         # 2. gradient norms
@@ -491,7 +520,7 @@ class FlowPicture:
         else:
             self.g0_line.set_data([], [])
         ratio = g[0] / g[-1] if ok[0] and ok[-1] else float("nan")
-        self.g_title.set_text(f"gradient norm per layer: first / last = {ratio:.2g}")
+        self.g_ratio.set_text(f" {ratio:.2g}")
         self.g_note.set_text(f"gradient 0 or not finite in {int((~ok).sum())} layer(s)" if (~ok).any() else "")
         self.g_note.set_visible(bool((~ok).any()))   # not drawn at all when empty
         # 3. curves
@@ -508,14 +537,14 @@ class FlowPicture:
             ax_c.set_xlim(0.0, end)
         if ax_l.get_ylim() != (0.0, ltop):
             ax_l.set_ylim(0.0, ltop)
-        last = f"{acc[-1]:.1%}" if acc.size else "–"
-        self.c_title.set_text(f"after {run.step} batches: accuracy {last}")
+        self.c_acc.set_text(f" {acc[-1]:.1%}" if acc.size else " –")
         bn = "with batch norm" if run.batchnorm else "no batch norm"
         self.suptitle.set_text(f"Gradient flow: {INITS[run.init]}, {run.activation}, {run.depth} hidden layers "
                                f"of {run.weights[0]['W'].shape[1]}, {bn}, Adam lr {run.learning_rate:g}")
-        self.live = [*self.polys, *self.row_labels, *self.x_ends,
-                     *in_draw_order(ax_g, [*self.bars, self.g0_line]), self.g_legend, self.g_note, self.g_title,
-                     self.acc_line, self.c_title, self.loss_line]
+        self.live = [*self.polys, *self.row_labels, *self.row_names, *self.x_ends,
+                     *in_draw_order(ax_g, [*self.bars, self.g0_line]), self.g_legend, self.g_note, self.g_ratio,
+                     self.acc_line, self.c_acc, self.loss_line]
+        self.sprites = [self.g_legend, *self.row_names]
         # the title changes with the configuration only: a panel, drawn into the background when it changes
         self.panels = {ax_g: ylim, ax_c: end, ax_l: (end, ltop), self.suptitle: self.suptitle.get_text()}
         return None
