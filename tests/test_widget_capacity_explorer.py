@@ -117,10 +117,10 @@ def test_widget_controls_train_and_play(book):
     # a complete run with "sweep" ticked moves on to the next untrained cell
     book.add_history(2, 4, 50, {"loss": [1.0] * C.MAX_EPOCHS, "val_loss": [1.0] * C.MAX_EPOCHS})
     w.select(width=4, n_train=50)
-    assert w.next_untrained() == (8, 50)
+    assert w.next_untrained() == (4, 100)   # the same widths, the next size (its loop is traced)
     w.train_step()
-    assert (w.state.width, w.state.n_train) == (8, 50) and book.epochs(2, 8, 50) > 0
-    assert w.w_width.value == 8
+    assert (w.state.width, w.state.n_train) == (4, 100) and book.epochs(2, 4, 100) > 0
+    assert w.w_size.value == 100
     assert len(plt.get_fignums()) == n_figs
     with pytest.raises(TypeError, match="RunBook"):
         C.CapacityExplorer(book="nope")
@@ -166,6 +166,37 @@ def test_play_frames_paste_unchanged_texts_and_match_full_draw(data):
     same = bytes(w.refresh())
     pic.stamps[pic.curve_title]._cache.clear()
     assert _pixels(w.refresh()).tolist() == _pixels(same).tolist()
+
+
+def test_runs_of_one_architecture_share_one_traced_loop_and_keep_their_own_numbers(data):
+    a = C.CurveRun(data, (8,), 50, seed=4)
+    b = C.CurveRun(data, (8,), 100, seed=4)
+    lone = C.CurveRun(data, (8,), 50, seed=4)
+    a.train(3)
+    b.train(2)
+    a.train(2)          # b's weights and Adam state went through the shared loop in between
+    lone.train(5)
+    np.testing.assert_allclose(a.history["val_loss"], lone.history["val_loss"], rtol=1e-6)
+    for x, y in zip(a.model.get_weights(), lone.model.get_weights()):
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
+    assert int(a.optimizer.iterations) == int(lone.optimizer.iterations) == 5 * 2   # 2 batches an epoch
+    engine = C._engine((8,), a.lr, a.batch_size, a.X.shape[1])
+    assert engine._fn.experimental_get_tracing_count() == 1   # traced once
+
+
+def test_initial_weights_are_those_of_set_random_seed_without_resetting_tensorflow(data):
+    import random
+    import keras
+    import tensorflow as tf
+    from course_utils.models import mlp
+    keras.utils.set_random_seed(7)
+    expected = mlp(64, hidden=(16, 16), outputs=10).get_weights()
+    state = random.getstate()
+    tf.random.set_seed(123)
+    run = C.CurveRun(data, (16, 16), 50, seed=7)
+    for got, want in zip(run.model.get_weights(), expected):
+        np.testing.assert_array_equal(got, want)
+    assert random.getstate() == state   # the learner's random state is left as it was
 
 
 def test_best_weights_kept_by_the_compiled_loop(data):

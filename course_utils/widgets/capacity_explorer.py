@@ -9,7 +9,8 @@ width × training-set size trained so far (for the chosen depth), with the map's
 Three layers:
 
 - pure (Keras, no ipywidgets): :func:`digits_split` (the notebook's split), :class:`CurveRun`
-  (one configuration, trained in chunks by a compiled loop that calls the model directly),
+  (one configuration, trained in chunks by a compiled loop that calls the model directly,
+  traced once per architecture and shared by its runs),
   :class:`RunBook` (every run so far, keyed by ``(depth, width, n_train)``);
 - :func:`render` ``(book, state) -> Figure``, drawn by :class:`CapacityPicture`, which the
   widget keeps: a control change only moves curves, the map's colours and texts;
@@ -92,6 +93,22 @@ def chunk_epochs(n_train: int, batch_size: int = BATCH_SIZE, steps: int = 160) -
 
 # --------------------------------------------------------------------------- one run
 
+def _seeded_mlp(n_features: int, hidden: tuple, seed: int):
+    """``mlp(n_features, hidden, 10 logits)`` with the initial weights that
+    ``keras.utils.set_random_seed(seed)`` gives (tested), without resetting TensorFlow's global
+    seed: that empties TensorFlow's caches, and the next call of any compiled function (the
+    shared training loop, see ``_Engine``) then costs a third of a second. Keras draws its
+    initializers' seeds from Python's ``random``; its state is put back afterwards."""
+    import random
+    from ..models import mlp
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        return mlp(n_features, hidden=hidden, outputs=10, name="capacity_mlp")
+    finally:
+        random.setstate(state)
+
+
 class CurveRun:
     """One configuration (``hidden`` widths, ``n_train`` images) trained in chunks of epochs.
 
@@ -107,7 +124,6 @@ class CurveRun:
     def __init__(self, data: dict, hidden, n_train: int, seed: int = 0, lr: float = LEARNING_RATE,
                  batch_size: int = BATCH_SIZE, subset=None):
         import keras
-        from ..models import mlp
         from ..scratch.generalization import nested_subsets
         hidden = tuple(hidden)
         if not hidden or not all(isinstance(h, (int, np.integer)) and h > 0 for h in hidden):
@@ -128,12 +144,10 @@ class CurveRun:
         self.y = np.asarray(data["y_pool"][self.subset], dtype=np.int32)
         self.X_val = np.asarray(data["X_val"], dtype=np.float32)
         self.y_val = np.asarray(data["y_val"], dtype=np.int32)
-        keras.utils.set_random_seed(self.seed)
-        self.model = mlp(self.X.shape[1], hidden=hidden, outputs=10, name="capacity_mlp")
+        self.model = _seeded_mlp(self.X.shape[1], hidden, self.seed)
         self.optimizer = keras.optimizers.Adam(learning_rate=self.lr)
         self.optimizer.build(self.model.trainable_variables)
         self._rng = np.random.default_rng(self.seed)
-        self._fn = None
         self.history = {"loss": [], "val_loss": [], "val_accuracy": []}
         self.best_val, self.best_epoch = float("inf"), 0
         self._best_vars = None   # the weights of the best epoch, copied inside the compiled loop
@@ -154,47 +168,11 @@ class CurveRun:
     def params(self) -> int:
         return int(self.model.count_params())
 
-    def _compile(self):
-        import tensorflow as tf
-        model, opt = self.model, self.optimizer
-        X, y = tf.constant(self.X), tf.constant(self.y)
-        Xv, yv = tf.constant(self.X_val), tf.constant(self.y_val)
-        batch = self.batch_size
-        weights = list(model.weights)   # the order of get_weights
-        best_vars = [tf.Variable(tf.convert_to_tensor(w), trainable=False) for w in weights]
-        best_val = tf.Variable(float("inf"), dtype=tf.float32, trainable=False)
-
-        def ce(labels, logits):
-            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
-
-        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
-        def run(perms):
-            n_epochs, n = tf.shape(perms)[0], tf.shape(perms)[1]
-            out = tf.TensorArray(tf.float32, size=n_epochs)
-            for e in tf.range(n_epochs):
-                for start in tf.range(0, n, batch):
-                    idx = perms[e, start:tf.minimum(start + batch, n)]
-                    with tf.GradientTape() as tape:
-                        loss = ce(tf.gather(y, idx), model(tf.gather(X, idx), training=True))
-                    grads = tape.gradient(loss, model.trainable_variables)
-                    opt.apply_gradients(zip(grads, model.trainable_variables))
-                logits_v = model(Xv, training=False)
-                acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits_v, axis=1, output_type=tf.int32), yv),
-                                             tf.float32))
-                val = ce(yv, logits_v)
-                if val < best_val:   # keep the best epoch's weights (no round trip to NumPy per epoch)
-                    best_val.assign(val)
-                    for b, w in zip(best_vars, weights):
-                        b.assign(w)
-                out = out.write(e, tf.stack([ce(y, model(X, training=False)), val, acc]))
-            return out.stack()
-
-        self._fn, self._best_vars = run, best_vars
-
     def train(self, epochs: int, perms=None) -> dict:
         """Train ``epochs`` more epochs; ``perms`` (epochs, n_train) fixes the batch order
         (default: a fresh permutation per epoch). Keeps the weights of the best validation
         epoch so far (:meth:`restore_best`). Returns the last epoch's numbers."""
+        import tensorflow as tf
         if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or not 1 <= epochs <= 10_000:
             raise ValueError(f"epochs must be an int in [1, 10000], got {epochs!r}")
         if perms is None:
@@ -203,18 +181,10 @@ class CurveRun:
         if perms.shape != (epochs, self.n_train):
             raise ValueError(f"perms must have shape ({epochs}, {self.n_train}), got {perms.shape}")
         t0 = time.perf_counter()
-        quiet = self._fn is None
-        if quiet:
-            self._compile()
-        import tensorflow as tf
-        logger, level = tf.get_logger(), tf.get_logger().level
-        if quiet:
-            logger.setLevel("ERROR")   # a new function per run is by design: no "retracing" warning
-        try:   # the whole chunk in one compiled call: a call per epoch costs about 1 ms more each
-            rows = self._fn(perms).numpy()
-        finally:
-            if quiet:
-                logger.setLevel(level)
+        engine = _engine(self.hidden, self.lr, self.batch_size, self.X.shape[1])
+        if self._best_vars is None:
+            self._best_vars = [tf.Variable(w, trainable=False) for w in self.model.weights]
+        rows = engine.train(self, perms)
         for loss, val_loss, val_acc in rows:
             self.history["loss"].append(float(loss))
             self.history["val_loss"].append(float(val_loss))
@@ -243,6 +213,100 @@ class CurveRun:
 
 
 # --------------------------------------------------------------------------- all runs
+
+class _Engine:
+    """One compiled training loop per architecture, shared by every run of that architecture.
+
+    Tracing a run's training loop costs about a third of a second (several Play frames);
+    runs of the same widths, learning rate and batch size differ only in their numbers (the
+    weights, Adam's state, the best weights so far) and their training images. So the loop is
+    traced once, over a Keras model and a Keras ``Adam`` of that architecture of its own: a
+    chunk copies the run's weights and optimizer state in, trains, and copies them back into
+    the run's own model and optimizer (a few small arrays), with the training images passed
+    as arguments. The numbers are those of the run's own loop (same operations, same order).
+    """
+
+    def __init__(self, hidden: tuple, lr: float, batch_size: int, n_features: int):
+        import keras
+        import tensorflow as tf
+        self.model = _seeded_mlp(n_features, hidden, 0)   # its weights are always copied in
+        self.optimizer = keras.optimizers.Adam(learning_rate=lr)
+        self.optimizer.build(self.model.trainable_variables)
+        model, opt = self.model, self.optimizer
+        weights = list(model.weights)   # the order of get_weights
+        self.best_vars = [tf.Variable(tf.convert_to_tensor(w), trainable=False) for w in weights]
+        self.best_val = tf.Variable(float("inf"), dtype=tf.float32, trainable=False)
+        best_vars, best_val, batch = self.best_vars, self.best_val, int(batch_size)
+
+        def ce(labels, logits):
+            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+
+        images, labels = tf.TensorSpec([None, n_features], tf.float32), tf.TensorSpec([None], tf.int32)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), images, labels, images, labels])
+        def run(perms, X, y, Xv, yv):
+            n_epochs, n = tf.shape(perms)[0], tf.shape(perms)[1]
+            out = tf.TensorArray(tf.float32, size=n_epochs)
+            for e in tf.range(n_epochs):
+                for start in tf.range(0, n, batch):
+                    idx = perms[e, start:tf.minimum(start + batch, n)]
+                    with tf.GradientTape() as tape:
+                        loss = ce(tf.gather(y, idx), model(tf.gather(X, idx), training=True))
+                    grads = tape.gradient(loss, model.trainable_variables)
+                    opt.apply_gradients(zip(grads, model.trainable_variables))
+                logits_v = model(Xv, training=False)
+                acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits_v, axis=1, output_type=tf.int32), yv),
+                                             tf.float32))
+                val = ce(yv, logits_v)
+                if val < best_val:   # keep the best epoch's weights (no round trip to NumPy per epoch)
+                    best_val.assign(val)
+                    for b, w in zip(best_vars, weights):
+                        b.assign(w)
+                out = out.write(e, tf.stack([ce(y, model(X, training=False)), val, acc]))
+            return out.stack()
+
+        self._fn = run
+        self._data = {}   # id(run) -> (run, its images as tensors), the last 8
+
+    @staticmethod
+    def _copy(src, dst) -> None:
+        for a, b in zip(src, dst):
+            b.assign(a)
+
+    def train(self, run: "CurveRun", perms: np.ndarray) -> np.ndarray:
+        """Train ``run`` (its model, optimizer and best weights) on ``perms``; rows of
+        (training loss, validation loss, validation accuracy), one per epoch."""
+        import tensorflow as tf
+        key = id(run)
+        if key not in self._data:
+            while len(self._data) >= 8:
+                self._data.pop(next(iter(self._data)))
+            self._data[key] = (run, tuple(tf.constant(a) for a in (run.X, run.y, run.X_val, run.y_val)))
+        data = self._data[key][1]
+        self._copy(run.model.weights, self.model.weights)
+        self._copy(run.optimizer.variables, self.optimizer.variables)
+        self._copy(run._best_vars, self.best_vars)
+        self.best_val.assign(run.best_val)
+        # the whole chunk in one compiled call: a call per epoch costs about 1 ms more each
+        rows = self._fn(tf.constant(perms), *data).numpy()
+        self._copy(self.model.weights, run.model.weights)
+        self._copy(self.optimizer.variables, run.optimizer.variables)
+        self._copy(self.best_vars, run._best_vars)
+        return rows
+
+
+_ENGINES: dict = {}
+
+
+def _engine(hidden: tuple, lr: float, batch_size: int, n_features: int) -> _Engine:
+    """The shared :class:`_Engine` of an architecture (the last 12 kept)."""
+    key = (tuple(int(h) for h in hidden), float(lr), int(batch_size), int(n_features))
+    if key not in _ENGINES:
+        while len(_ENGINES) >= 12:
+            _ENGINES.pop(next(iter(_ENGINES)))
+        _ENGINES[key] = _Engine(*key)
+    return _ENGINES[key]
+
 
 class RunBook:
     """Every run so far, keyed by ``(depth, width, n_train)``; finished histories may be added
@@ -581,8 +645,9 @@ class CapacityExplorer(Explorer):
 
     def next_untrained(self):
         """The next configuration of the current depth not trained to the end, or None
-        (widths first, then sizes, starting after the current cell)."""
-        cells = [(n, w) for n in SIZES for w in WIDTHS]
+        (sizes first, then widths, starting after the current cell: the next cell usually has
+        the same widths, whose compiled training loop is already traced, see ``_Engine``)."""
+        cells = [(n, w) for w in WIDTHS for n in SIZES]
         start = cells.index((self.state.n_train, self.state.width))
         for k in range(1, len(cells) + 1):
             n, w = cells[(start + k) % len(cells)]
