@@ -489,7 +489,8 @@ class CapacityPicture:
         self.live = [self.train_line, self.val_line, self.epoch_line, self.best_mark, S[self.curve_title],
                      S[self.curve_numbers], S[self.curve_end], S[self.empty], self.image,
                      *[S[t] for row in self.cells for t in row],
-                     self.frame_box, self.star, S[self.map_title], S[self.map_best]]
+                     self.frame_box, self.star, *self.bx.spines.values(), S[self.map_title],
+                     S[self.map_best]]   # the map's frame over its (live) image, as a full draw has it
 
     def update(self, book: RunBook, state: State):
         state.check()
