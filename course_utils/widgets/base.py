@@ -154,16 +154,20 @@ class Frame:
         for a in self._live:  # parts no longer live belong to the background again
             if not isinstance(a, Axes) and id(a) not in ids:
                 a.set_animated(False)
-        axes = [a for a in live if isinstance(a, Axes)]
+        # hidden while the background is drawn: live Axes, and live images (matplotlib before
+        # 3.11 draws an animated AxesImage anyway, so a stale map showed through its NaN cells)
+        hidden = [a for a in live if isinstance(a, Axes) or _is_image(a)]
         for a in live:
             if isinstance(a, Axes):
                 a.set_visible(False)
             else:
                 a.set_animated(True)  # skipped by the background draw, drawn each frame
+        for a in hidden:
+            a.set_visible(False)
         try:
             self.canvas.draw()
         finally:
-            for a in axes:
+            for a in hidden:
                 a.set_visible(True)
         self._background = self._buffer().copy()
         self._panel_cache.clear()  # new axes may reuse the ids of old ones
@@ -175,7 +179,7 @@ class Frame:
             self._boxes.update({id(a): self._extent(a, renderer) for a in panels})
         self.full_draws += 1
 
-    def _redraw_panels(self, changed, keys) -> bool:
+    def _redraw_panels(self, changed, keys, live=()) -> bool:
         """Redraw the changed panels into the background (or paste what a panel looked like
         the last time it had the same key); False (nothing drawn) if what one covers, before
         or after the change, overlaps another part of the background."""
@@ -213,7 +217,14 @@ class Frame:
                 box, rows, cols, pixels = self._panel_cache.pop(key)
                 buf[rows, cols] = pixels
             else:
-                a.draw(renderer)  # an Axes leaves out its live (animated) artists
+                images = [c for c in live if _is_image(c) and c.axes is a and c.get_visible()]
+                for c in images:
+                    c.set_visible(False)
+                try:
+                    a.draw(renderer)  # an Axes leaves out its live (animated) artists
+                finally:
+                    for c in images:
+                        c.set_visible(True)
                 box = new_boxes[id(a)]
                 x0, x1 = max(0, math.floor(box.x0) - 2), min(width, math.ceil(box.x1) + 2)
                 top = max(0, height - math.ceil(box.y1) - 2)
@@ -277,7 +288,7 @@ class Frame:
                 if not isinstance(a, Axes) and not a.get_animated():
                     a.set_animated(True)  # made since the background was drawn
             changed = [a for a, k in panels.items() if self._panel_keys.get(id(a)) != k]
-            if changed and not self._redraw_panels(changed, panels):
+            if changed and not self._redraw_panels(changed, panels, live):
                 self._draw_background(live, panels)
                 self._make_sprites(sprites)
             else:
@@ -311,6 +322,11 @@ class Frame:
             for a in animated:
                 a.set_animated(True)
             self._background = None  # the buffer no longer holds the background
+
+
+def _is_image(artist) -> bool:
+    from matplotlib.image import AxesImage
+    return isinstance(artist, AxesImage)
 
 
 #: strings a :class:`TextStamp` keeps the pixels of
