@@ -257,3 +257,18 @@ def test_a_bias_change_redraws_only_the_data_and_looks_the_same(widget):
     widget.activation.value = "tanh"  # the f/f' panel and the title, not the whole figure
     assert frame.full_draws == full and frame.panel_draws > panels
     assert _close(widget.png, frame.full_png())
+
+
+def test_the_per_layer_axes_span_10_20_or_40_layers_and_move_only_across_those(widget):
+    assert [lab.layer_axis_end(d) for d in (1, 10, 11, 20, 21, 40)] == [10, 10, 20, 20, 40, 40]
+    frame = widget.frame
+    widget.depth.value = 12
+    full, panels = frame.full_draws, frame.panel_draws
+    for d in (13, 17, 20, 14):   # within one span: the x axes stay, no panel is drawn
+        widget.depth.value = d
+    assert (frame.full_draws, frame.panel_draws) == (full, panels)
+    assert widget.picture.ax_g.get_xlim() == (0.4, 20.6)
+    widget.depth.value = 25      # across 20: the two per-layer panels, alone
+    assert frame.full_draws == full and frame.panel_draws == panels + 2
+    widget.depth.value = 15      # back: both pasted from the panel cache, nothing drawn
+    assert frame.panel_draws == panels + 4 and widget.picture.ax_d.get_xlim() == (0.4, 20.6)

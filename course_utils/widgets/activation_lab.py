@@ -25,7 +25,7 @@ import numpy as np
 
 from ..scratch.activations import ACTIVATION_NAMES, activation as _activation
 from ..scratch.activations import init_weights  # noqa: F401  (the one home of the four schemes)
-from .base import Explorer, text_width
+from .base import Explorer, TextStamp, split_title, text_width
 
 __all__ = ["INITS", "init_weights", "simulate", "dead_share_per_layer", "flat_share_per_layer",
            "LabState", "ridge_rows", "render", "ActivationPicture", "ActivationLab"]
@@ -221,6 +221,12 @@ def simulate(activation: str = "relu", init: str = "he", depth: int = 10, width:
                     dead=np.array(fw.dead[:depth]), flat=np.array(fw.flat[:depth]))
 
 
+def layer_axis_end(depth: int) -> int:
+    """The last layer the per-layer panels' x axes show: 10, 20 or 40 (or ``depth`` beyond),
+    so the axes change only when the depth crosses 10 or 20 and the bars fill at least half."""
+    return next((end for end in (10, 20, MAX_DEPTH) if depth <= end), depth)
+
+
 def _layers_to_show(depth: int, k: int = 6) -> list[int]:
     """Up to ``k`` layer indices (0-based), evenly spread, always the first and the last."""
     if depth <= k:
@@ -297,8 +303,10 @@ class ActivationPicture:
         self.live, self.panels = [], {}
 
     def update(self, state: LabState):
-        # a depth change redraws no panel (above 6 layers): the bars (one per layer, up to
-        # MAX_DEPTH made once), the x axes, the row labels and the depth in the title are live
+        # the bars (one per layer, up to MAX_DEPTH made once), the row labels and the depth in
+        # the title are live; the two per-layer panels' x axes span 10, 20 or 40 layers
+        # (:func:`layer_axis_end`), kept with their panel: a depth change redraws a panel only
+        # when it crosses 10 or 20 (and pastes it when it comes back)
         keys = {self.ax_f: state.activation,
                 self.ax_h: (state.init, len(_layers_to_show(state.depth))),
                 self.ax_d: max(MAX_DEPTH, state.depth), self.ax_g: "built",
@@ -310,7 +318,8 @@ class ActivationPicture:
                 builders[part](state)
                 self._keys[part] = key
         self._update(state)
-        self.panels = dict(keys)
+        end = layer_axis_end(state.depth)
+        self.panels = {**keys, self.ax_d: (keys[self.ax_d], end), self.ax_g: end}
         return None
 
     def _build_f(self, state: LabState):
@@ -344,12 +353,13 @@ class ActivationPicture:
         ax_h.set_yticks(range(len(show)), [""] * len(show))
         # where a tick label goes: left of the tick (3.5 pt) and its pad (3.5 pt)
         trans = offset_copy(ax_h.get_yaxis_transform(), fig=self.fig, x=-7.0, units="points")
-        self.row_texts = []
+        self.row_texts, self.row_layers = [], []
         for row in range(len(show)):
-            # a two-line tick label, one text (each text drawn costs about a millisecond a
-            # frame): "layer k" (changes with the depth) over "std ..." (with the data)
-            self.row_texts.append(ax_h.text(0, row, "", transform=trans, ha="right", va="center",
-                                            fontsize=8, linespacing=1.1))
+            # a two-line tick label: "layer k" (changes with the depth only: pasted, not drawn,
+            # while it stays) over "std ..." (changes with the data)
+            self.row_layers.append(TextStamp(ax_h.text(0, row, "", transform=trans, ha="right", va="bottom",
+                                                       fontsize=8)))
+            self.row_texts.append(ax_h.text(0, row, "", transform=trans, ha="right", va="top", fontsize=8))
         ax_h.set_ylim(-0.1, len(show))
         ax_h.text(0.5, -0.115, "f(z), 0.5–99.5 percentile range; each row scaled to its bulk,\n"
                   "a taller bin cut off, with its share of the outputs in red",
@@ -386,7 +396,8 @@ class ActivationPicture:
         # background instead, drawn once, where set_xlabel would put it
         ax_d.text(0.5, -0.1, "layer", transform=ax_d.transAxes, ha="center", va="top")
         ax_d.set_ylabel("share (%)")
-        ax_d.set_title(" ")
+        # the title's words are drawn with the panel, its number each frame (split_title)
+        _, self.dead_value = split_title(ax_d, 1.03, "dead units, share of all hidden units:", " 57.5%", 12)
         ax_d.legend(loc="upper left", fontsize=9)
         ax_d.grid(alpha=0.3, axis="y")
 
@@ -400,12 +411,12 @@ class ActivationPicture:
         ax_g.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
         ax_g.text(0.5, -0.1, "layer (1 = closest to the input)", transform=ax_g.transAxes, ha="center",
                   va="top")
-        ax_g.set_ylabel("gradient norm (log)")
-        # a fixed place, left of the widest tick labels ("0.005", "1e+02"): measuring them
-        # each frame would cost more than drawing them
-        ax_g.yaxis.set_label_coords(-0.13, 0.5)
+        # the y axis is live (it follows the data): its label is a fixed text of the background,
+        # left of the widest tick labels ("0.005", "1e+02")
+        ax_g.text(-0.13, 0.5, "gradient norm (log)", transform=ax_g.transAxes, rotation=90, ha="center",
+                  va="center")
         ax_g.grid(alpha=0.3, which="both")
-        ax_g.set_title(" ")
+        _, self.ratio_value = split_title(ax_g, 1.03, "‖∂L/∂W‖ per layer: first / last =", " 2.1e-13", 12)
 
     def _build_title(self, state: LabState):
         fig = self.fig
@@ -434,7 +445,8 @@ class ActivationPicture:
                 note.set_text(f"{100 * share:.0f}%")
                 note.set_x(centers[min(top + 2, len(hh) - 1)] if left else centers[max(top - 2, 0)])
                 note.set_horizontalalignment("left" if left else "right")
-            self.row_texts[row].set_text(f"layer {r['layers'][row] + 1}\nstd {r['std'][row]:.2g}")
+            self.row_layers[row].text.set_text(f"layer {r['layers'][row] + 1}")
+            self.row_texts[row].set_text(f"std {r['std'][row]:.2g}")
         ax_h.set_xlim(r["lo"], r["hi"])
 
         # 3. dead and flat shares
@@ -443,11 +455,11 @@ class ActivationPicture:
             bar.set_visible(i < state.depth)
             bar.set_height(100 * state.dead[i] if i < state.depth else 0.0)
         self.flat_line.set_data(layers, 100 * state.flat)
-        ax_d.set_xlim(0.4, state.depth + 0.6)
-        ax_d.set_title(f"dead units: {100 * state.dead.mean():.1f}% of all hidden units")
+        ax_d.set_xlim(0.4, layer_axis_end(state.depth) + 0.6)
+        self.dead_value.set_text(f" {100 * state.dead.mean():.1f}%")
 
         # 4. gradient norms
-        ax_g.set_xlim(0.4, state.depth + 0.6)
+        ax_g.set_xlim(0.4, layer_axis_end(state.depth) + 0.6)
         g = state.grad_norms
         pos = np.isfinite(g) & (g > 0)
         if pos.any():
@@ -460,22 +472,22 @@ class ActivationPicture:
                 ax_g.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2g}"))
                 ax_g.yaxis.set_minor_formatter(NullFormatter())
             ratio = g[0] / g[-1] if g[-1] > 0 and np.isfinite(g[0]) else float("nan")
-            ax_g.set_title(f"‖∂L/∂W‖ per layer: first / last = {ratio:.2g}")
+            self.ratio_value.set_text(f" {ratio:.2g}")
         else:
             ax_g.set_yscale("linear")
             self.grad_line.set_data([], [])
             ax_g.set_ylim(0, 1)
-            ax_g.set_title("‖∂L/∂W‖ per layer")
+            self.ratio_value.set_text(" –")
         self.grad_note.set_text(f"gradient exactly 0 (or overflowed) in {int((~pos).sum())} layer(s)"
                                 if (~pos).any() else "")
 
         self.title_end.set_text(f" depth {state.depth}, bias {state.bias:+.2f}, seed {state.seed}")
         # in the order of a full draw: collections (zorder 1) before texts (3); ax_d's axes
         # below its bars (set_axisbelow)
-        self.live = [*self.fills, ax_h.xaxis, *self.notes, *self.row_texts,
-                     ax_d.xaxis, *self.bars, self.flat_line, *ax_d.spines.values(), ax_d.title,
-                     ax_g.xaxis, ax_g.yaxis, self.grad_line, *ax_g.spines.values(), self.grad_note,
-                     ax_g.title, self.title_end]
+        self.live = [*self.fills, ax_h.xaxis, *self.notes, *self.row_layers, *self.row_texts,
+                     *self.bars, self.flat_line, *ax_d.spines.values(), self.dead_value,
+                     ax_g.yaxis, self.grad_line, *ax_g.spines.values(), self.grad_note,
+                     self.ratio_value, self.title_end]
 
 
 def render(state: LabState):

@@ -25,7 +25,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["fig_to_png", "Explorer", "is_png", "Frame", "png_bytes", "in_draw_order", "text_width",
+__all__ = ["fig_to_png", "Explorer", "is_png", "Frame", "png_bytes", "in_draw_order", "text_width", "split_title",
            "PNG_LEVEL", "QUEUED_TICK_S", "TextStamp"]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -402,6 +402,18 @@ def text_width(text: str, size: float) -> float:
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
     return TextToPath().get_text_width_height_descent(text, FontProperties(size=size), ismath=False)[0]
+
+
+def split_title(ax, y: float, words: str, typical: str, size: float):
+    """A title over ``ax`` as two texts: ``words`` (fixed: drawn with the background) and a
+    live number left-aligned after them, placed so that ``words + typical`` is centred at
+    ``y`` (axes fraction). Each glyph drawn costs about 0.1 ms a frame: only the number is
+    drawn each frame. Returns ``(fixed, live)`` Text objects; put the live one in ``live``."""
+    width = 72 * ax.figure.get_figwidth() * ax.get_position().width
+    split = 0.5 + (text_width(words, size) - text_width(typical, size)) / 2 / width
+    fixed = ax.text(split, y, words, transform=ax.transAxes, ha="right", va="baseline", fontsize=size)
+    live = ax.text(split, y, "", transform=ax.transAxes, ha="left", va="baseline", fontsize=size)
+    return fixed, live
 
 
 def in_draw_order(ax, artists) -> list:

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..scratch.activations import INIT_SCHEMES, activation as _activation, init_weights
 from ..scratch.normalization import batchnorm_backward, batchnorm_inference, batchnorm_train
-from .base import Explorer, in_draw_order, text_width
+from .base import Explorer, in_draw_order, split_title, text_width
 
 __all__ = ["INITS", "ACTIVATIONS", "Run", "FlowState", "load_probe_data", "draw_run", "flow", "accuracy",
            "build_keras_model", "render", "FlowPicture", "GradientFlowExplorer"]
@@ -415,7 +415,7 @@ class FlowPicture:
         self.g_legend = ax_g.legend(handles=[self.g0_line], loc="upper right", fontsize=8)
         # titles as plain texts (an Axes title is placed anew, measuring the axes, at each draw):
         # the words are fixed (drawn with the panel), the number after them is live
-        self.g_title, self.g_ratio = self._split_title(ax_g, 1.02, "gradient norm per layer: first / last =",
+        self.g_title, self.g_ratio = split_title(ax_g, 1.02, "gradient norm per layer: first / last =",
                                                        " 0.23", 12)
         self.g_note = ax_g.text(0.5, 0.5, "", transform=ax_g.transAxes, ha="center", color="tab:red")
         self._g_ylim = None
@@ -430,18 +430,9 @@ class FlowPicture:
         ax_l.set_ylabel("training loss", color="tab:orange")
         for ax in (ax_c, ax_l):
             ax.grid(alpha=0.3)
-        self.c_title, self.c_acc = self._split_title(ax_c, 1.06, "validation accuracy now:", " 95.0%", 11)
+        self.c_title, self.c_acc = split_title(ax_c, 1.06, "validation accuracy now:", " 95.0%", 11)
         self.suptitle = fig.text(0.5, 0.97, "", ha="center", va="top", fontsize=12)
         self.live, self.panels, self.sprites = [], {}, [self.g_legend]
-
-    def _split_title(self, ax, y, words, typical, size):
-        """A title centred over ``ax`` as two texts: ``words`` (fixed, right-aligned) and a live
-        number left-aligned after them, placed so that ``words + typical`` is centred."""
-        width = 72 * self.fig.get_figwidth() * ax.get_position().width
-        split = 0.5 + (text_width(words, size) - text_width(typical, size)) / 2 / width
-        fixed = ax.text(split, y, words, transform=ax.transAxes, ha="right", va="baseline", fontsize=size)
-        live = ax.text(split, y, "", transform=ax.transAxes, ha="left", va="baseline", fontsize=size)
-        return fixed, live
 
     def _row_names(self, show: list) -> None:
         """The fixed part of the row labels ("layer k: std"), made anew when the shown layers
