@@ -206,3 +206,16 @@ def test_best_weights_kept_by_the_compiled_loop(data):
     best = run.restore_best()
     val = scratch.softmax_ce_from_logits(np.asarray(run.model(run.X_val, training=False)), run.y_val)
     assert val == pytest.approx(run.history["val_loss"][best - 1], rel=1e-5)
+
+
+def test_prepare_engine_traces_the_loop_in_the_background_without_training(data):
+    thread = C.prepare_engine((24,))
+    assert thread is not None
+    thread.join(timeout=60)
+    assert not thread.is_alive() and C.prepare_engine((24,)) is None   # ready: nothing to do
+    engine = C._engine((24,), C.LEARNING_RATE, C.BATCH_SIZE, 64)
+    assert engine._fn.experimental_get_tracing_count() == 1
+    assert int(engine.optimizer.iterations) == 0                        # the call trained nothing
+    run = C.CurveRun(data, (24,), 50, seed=1)
+    run.train(2)                                                        # uses it: no new trace
+    assert engine._fn.experimental_get_tracing_count() == 1 and len(run.history["loss"]) == 2

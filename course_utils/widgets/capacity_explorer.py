@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import html
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -46,7 +47,7 @@ SIZES = (50, 100, 200, 400, 1077)     # 1077: the whole training pool of digits_
 MAX_EPOCHS = 100
 BATCH_SIZE = 32
 LEARNING_RATE = 2e-3
-PLAY_INTERVAL_MS = 60
+PLAY_INTERVAL_MS = 90     # a frame (a chunk of epochs and the picture) takes 40-75 ms on 2 cores
 QUEUED_TICK_S = 0.015   # a Play tick this soon after a frame waited for it (base.Explorer.play_tick)
 VMIN, VMAX = 0.05, 2.5               # the map's colour range (validation cross-entropy, log scale)
 CHANCE = math.log(10)
@@ -296,16 +297,38 @@ class _Engine:
 
 
 _ENGINES: dict = {}
+_ENGINES_LOCK = threading.Lock()
 
 
 def _engine(hidden: tuple, lr: float, batch_size: int, n_features: int) -> _Engine:
     """The shared :class:`_Engine` of an architecture (the last 12 kept)."""
     key = (tuple(int(h) for h in hidden), float(lr), int(batch_size), int(n_features))
-    if key not in _ENGINES:
-        while len(_ENGINES) >= 12:
-            _ENGINES.pop(next(iter(_ENGINES)))
-        _ENGINES[key] = _Engine(*key)
-    return _ENGINES[key]
+    with _ENGINES_LOCK:   # built once, even when a background thread prepares it (prepare_engine)
+        if key not in _ENGINES:
+            while len(_ENGINES) >= 12:
+                _ENGINES.pop(next(iter(_ENGINES)))
+            _ENGINES[key] = _Engine(*key)
+        return _ENGINES[key]
+
+
+def prepare_engine(hidden: tuple, lr: float = LEARNING_RATE, batch_size: int = BATCH_SIZE,
+                   n_features: int = 64) -> threading.Thread | None:
+    """Build and trace the training loop of an architecture in a background thread (a call
+    with no epochs: nothing trains), so that Play reaching its first cell does not stall for
+    half a second. Returns the thread, or None if that loop is ready already."""
+    import tensorflow as tf
+    key = (tuple(int(h) for h in hidden), float(lr), int(batch_size), int(n_features))
+    if key in _ENGINES:
+        return None
+
+    def work():
+        engine = _engine(*key)
+        X = tf.zeros((1, key[3]), tf.float32)
+        y = tf.zeros((1,), tf.int32)
+        engine._fn(tf.zeros((0, 1), tf.int32), X, y, X, y)
+    thread = threading.Thread(target=work, name="capacity-explorer-trace", daemon=True)
+    thread.start()
+    return thread
 
 
 class RunBook:
@@ -584,6 +607,7 @@ class CapacityExplorer(Explorer):
         self.skipped_ticks = 0
         self.queued_tick_s = QUEUED_TICK_S
         self.timings = {"train_s": 0.0, "render_s": 0.0}
+        self._prepare = None   # the thread tracing the next widths' training loop (prepare_engine)
         super().__init__()
         self._update_status()
 
@@ -644,15 +668,16 @@ class CapacityExplorer(Explorer):
             self._syncing = False
         return self.apply_controls()
 
-    def next_untrained(self):
+    def next_untrained(self, other_width: bool = False):
         """The next configuration of the current depth not trained to the end, or None
         (sizes first, then widths, starting after the current cell: the next cell usually has
-        the same widths, whose compiled training loop is already traced, see ``_Engine``)."""
+        the same widths, whose compiled training loop is already traced, see ``_Engine``).
+        ``other_width``: the next such cell of another width."""
         cells = [(n, w) for w in WIDTHS for n in SIZES]
         start = cells.index((self.state.n_train, self.state.width))
         for k in range(1, len(cells) + 1):
             n, w = cells[(start + k) % len(cells)]
-            if not self.book.done(self.state.depth, w, n):
+            if not self.book.done(self.state.depth, w, n) and not (other_width and w == self.state.width):
                 return w, n
         return None
 
@@ -675,6 +700,10 @@ class CapacityExplorer(Explorer):
             self.state = State(nxt[0], st.depth, nxt[1], st.epoch)
         added = self.book.train_chunk(self.state.depth, self.state.width, self.state.n_train)
         self.timings["train_s"] = time.perf_counter() - t0
+        if self.w_sweep.value and (self._prepare is None or not self._prepare.is_alive()):
+            nxt = self.next_untrained(other_width=True)   # its loop is traced while these cells train
+            if nxt is not None:
+                self._prepare = prepare_engine((nxt[0],) * self.state.depth)
         self.refresh()
         self._update_status()
         return added
