@@ -57,6 +57,29 @@ def _version(dist: str) -> str | None:
         return None
 
 
+_BLAS_CONTROLLER: list = []
+
+
+def one_blas_thread():
+    """Context manager: NumPy's BLAS/LAPACK on one thread inside it.
+
+    Products of small or thin arrays (a widget's 256 x 100 layers, thin SVD blocks) gain
+    nothing from a second thread on 2 cores, and when the other core is busy (the browser,
+    another process) the two threads wait for each other: several times the CPU time and up
+    to twice the wall time. Uses threadpoolctl (it comes with scikit-learn; without it,
+    nothing changes); its controller is made once.
+    """
+    from contextlib import nullcontext
+    if not _BLAS_CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _BLAS_CONTROLLER.append(ThreadpoolController())
+        except ImportError:
+            _BLAS_CONTROLLER.append(None)
+    controller = _BLAS_CONTROLLER[0]
+    return controller.limit(limits=1, user_api="blas") if controller else nullcontext()
+
+
 def seed_everything(seed: int, keras: bool | None = None) -> None:
     """Seed Python's ``random``, NumPy and Keras.
 

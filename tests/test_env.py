@@ -188,3 +188,17 @@ def test_gpu_policy_rejects_bad_arguments(kw, err):
     if "precision" in kw:
         with pytest.raises(err, match="precision"):
             cu.setup(seed=1, quiet=True, **kw)
+
+
+def test_one_blas_thread_limits_blas_inside_and_restores_it():
+    import pytest
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from course_utils.env import one_blas_thread
+    before = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    with one_blas_thread():
+        inside = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+        a = np.ones((64, 64))
+        assert np.allclose(a @ a, 64.0)
+    after = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    assert inside and all(n == 1 for n in inside)
+    assert after == before

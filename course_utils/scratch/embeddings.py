@@ -17,6 +17,7 @@ import numpy as np
 
 from .backprop import one_hot
 
+from ..env import one_blas_thread
 from ._validate import positive_int
 
 __all__ = ["TEXTVEC_PUNCTUATION", "textvec_standardize", "textvec_vocabulary", "textvec_encode",
@@ -367,18 +368,6 @@ def analogy_accuracy(unit_vectors, words, questions, sections=None, method: str 
     return out
 
 
-def _one_blas_thread():
-    """BLAS/LAPACK on one thread (threadpoolctl comes with scikit-learn; without it, nothing changes).
-    Factorizations of thin (n, ~100) blocks gain nothing from a second thread on 2 cores, and when
-    the other core is busy the threads wait for each other: several times the CPU time."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        from contextlib import nullcontext
-        return nullcontext()
-    return threadpool_limits(1, user_api="blas")
-
-
 def randomized_svd(A, k: int, n_iter: int = 7, oversample: int = 10, seed=0):
     """The ``k`` largest singular triplets of ``A`` (dense or SciPy sparse), approximately, by the
     randomized range finder of Halko, Martinsson & Tropp (2011): multiply ``A`` by ``k + oversample``
@@ -398,7 +387,7 @@ def randomized_svd(A, k: int, n_iter: int = 7, oversample: int = 10, seed=0):
     dtype = np.float32 if A.dtype == np.float32 else np.float64
     width = min(k + int(oversample), m, n)
     from scipy.linalg import lu
-    with _one_blas_thread():
+    with one_blas_thread():
         Q = np.random.default_rng(seed).standard_normal((n, width)).astype(dtype)
         for _ in range(n_iter):                 # LU keeps the columns apart, cheaper than QR
             Q = lu(A @ Q, permute_l=True, check_finite=False)[0]

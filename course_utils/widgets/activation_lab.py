@@ -25,6 +25,7 @@ import numpy as np
 
 from ..scratch.activations import ACTIVATION_NAMES, activation as _activation
 from ..scratch.activations import init_weights  # noqa: F401  (the one home of the four schemes)
+from ..env import one_blas_thread
 from .base import Explorer, TextStamp, split_title, text_width
 
 __all__ = ["INITS", "init_weights", "simulate", "dead_share_per_layer", "flat_share_per_layer",
@@ -499,23 +500,6 @@ def render(state: LabState):
     return fig
 
 
-_BLAS = []
-
-
-def _one_blas_thread():
-    """One BLAS thread for the lab's small products (256 x 100 by 100 x 100): as fast as two,
-    and it leaves the other core to the browser instead of spinning on it (with another
-    process busy, two spinning threads made a frame 5 times slower)."""
-    import contextlib
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _BLAS.append(ThreadpoolController())
-        except ImportError:  # threadpoolctl comes with scikit-learn; without it, nothing changes
-            _BLAS.append(None)
-    return _BLAS[0].limit(limits=1, user_api="blas") if _BLAS[0] else contextlib.nullcontext()
-
-
 class ActivationLab(Explorer):
     """Widget: choose an activation, an initialisation, the depth and the initial bias.
 
@@ -572,7 +556,7 @@ class ActivationLab(Explorer):
         self.refresh()
 
     def _simulate(self) -> LabState:
-        with _one_blas_thread():
+        with one_blas_thread():
             self.state = simulate(self.activation.value, self.init.value, self.depth.value, self.width,
                                   self.bias.value, self.n_inputs, self.seed)
         s = self.state

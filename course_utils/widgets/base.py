@@ -253,16 +253,19 @@ class Frame:
         buf = self._buffer()
         height, width = buf.shape[:2]
         for a in todo:
-            layers = []
-            for value in (0, 255):
-                buf[..., :3] = value  # opaque black, then opaque white
-                buf[..., 3] = 255
-                a.draw(renderer)
-                layers.append(buf[..., :3].astype(np.float32))
+            # only the sprite's box is filled and read (filling and converting the whole
+            # canvas cost about 15 ms a sprite)
             box = a.get_window_extent(renderer).padded(2)
             x0, x1 = max(0, math.floor(box.x0)), min(width, math.ceil(box.x1))
             top, bottom = max(0, height - math.ceil(box.y1)), min(height, height - math.floor(box.y0))
-            on_black, on_white = (layer[top:bottom, x0:x1] for layer in layers)
+            region = buf[top:bottom, x0:x1]
+            layers = []
+            for value in (0, 255):
+                region[..., :3] = value  # opaque black, then opaque white
+                region[..., 3] = 255
+                a.draw(renderer)
+                layers.append(region[..., :3].astype(np.float32))
+            on_black, on_white = layers
             # over any colour d the sprite gives on_black + d * (on_white - on_black) / 255
             self._sprites[id(a)] = (slice(top, bottom), slice(x0, x1), on_black + 0.5,
                                     (on_white - on_black) / 255.0)

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..scratch.activations import INIT_SCHEMES, activation as _activation, init_weights
 from ..scratch.normalization import batchnorm_backward, batchnorm_inference, batchnorm_train
+from ..env import one_blas_thread
 from .base import Explorer, in_draw_order, split_title, text_width
 
 __all__ = ["INITS", "ACTIVATIONS", "Run", "FlowState", "load_probe_data", "draw_run", "flow", "accuracy",
@@ -359,7 +360,7 @@ class FlowPicture:
 
     What a frame draws (:attr:`live`): the histograms, their range and row labels, the bars and
     dots, the curves and the titles, none of them an axis with ticks. The gradient panel's
-    y axis (whole decades), and the curve panels' x axis (multiples of 50 mini-batches) and
+    y axis (whole decades), and the curve panels' x axis (50, 100, 200 ... mini-batches) and
     loss axis are :attr:`panels`: redrawn alone, and only when their range changes.
     """
 
@@ -521,7 +522,8 @@ class FlowPicture:
         loss = np.array(hist["loss"], dtype=float)
         self.acc_line.set_data(steps, acc)
         self.loss_line.set_data(steps, loss)
-        end = max(50.0, float(np.ceil(steps.max() / 50.0) * 50.0)) if steps.size else 50.0
+        # 50, 100, 200, 400 ... mini-batches: the axis (a panel) is redrawn at each doubling only
+        end = 50.0 * 2.0 ** max(0, int(np.ceil(np.log2(max(steps.max(), 1.0) / 50.0)))) if steps.size else 50.0
         fin = loss[np.isfinite(loss)]
         ltop = max(2.5, float(np.ceil(min(fin.max(), 100.0) * 1.05 / 2.5) * 2.5)) if fin.size else 2.5
         if ax_c.get_xlim() != (0.0, end):
@@ -671,10 +673,11 @@ class GradientFlowExplorer(Explorer):
         return self._ranges[key]
 
     def compute(self) -> FlowState:
-        run = self._current_run()
-        self.run = run
-        self.state = flow(run, *self._probe)
-        self.state.grad_range = self.grad_range(run)
+        with one_blas_thread():   # (256, 32) products: a second thread only waits (env.one_blas_thread)
+            run = self._current_run()
+            self.run = run
+            self.state = flow(run, *self._probe)
+            self.state.grad_range = self.grad_range(run)
         return self.state
 
     def refresh(self) -> bytes:
