@@ -8,6 +8,9 @@
 * Student versions are made once per session for all workers (a file lock; nbgrader's
   generate_assignment takes seconds per notebook).
 * `COURSE_TEST_TIMES=<file>` writes the time each notebook cost the suite (`make bench-tests`).
+* Each notebook whose nbval cells all passed is written, with the outputs of that execution, to
+  build/test-executed/<stem>.ipynb (`COURSE_TEST_EXECUTED=<dir>` elsewhere, empty: not at all): the
+  course website's test (tests/test_site.py, run by `make test` after this suite) builds from them.
 """
 import hashlib
 import json
@@ -95,12 +98,42 @@ class _SuitePlugin:
     def __init__(self):
         self.times: dict = {}
         self.start = time.time()
+        self.executed: dict = {}   # notebook path -> {"outs": {cell_num: outputs}, "failed": bool}
+
+    def _capture(self, item, report):
+        """Keep a notebook cell's outputs; write the notebook once its last code cell has passed."""
+        nb = getattr(getattr(item, "parent", None), "nb", None)
+        if nb is None or not hasattr(item, "cell_num"):
+            return
+        folder = os.environ.get("COURSE_TEST_EXECUTED", str(REPO / "build" / "test-executed"))
+        if not folder:
+            return
+        rec = self.executed.setdefault(str(item.fspath), {"outs": {}, "failed": False})
+        rec["failed"] |= report.failed
+        rec["outs"][item.cell_num] = list(getattr(item, "test_outputs", None) or [])
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        if rec["failed"] or len(rec["outs"]) < len(code):
+            return
+        import copy
+        import nbformat
+        out = copy.deepcopy(nb)
+        for num, cell in enumerate(c for c in out.cells if c.cell_type == "code"):
+            cell.outputs = [nbformat.from_dict(o) for o in rec["outs"].get(num, [])]
+            cell.execution_count = num + 1
+        target = Path(folder) / Path(str(item.fspath)).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(out, str(target) + ".tmp")
+        os.replace(str(target) + ".tmp", target)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
-        if call.when != "call" or not report.passed or Path(str(item.fspath)).suffix != ".ipynb":
+        if Path(str(item.fspath)).suffix != ".ipynb":
+            return
+        if call.when == "call" or (call.when == "setup" and not report.passed):
+            self._capture(item, report)
+        if call.when != "call" or not report.passed:
             return
         graded = _nbgrader_points(item)
         if graded is not None and graded[0] is not None and graded[0] < graded[1]:
