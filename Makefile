@@ -11,7 +11,7 @@ NB   ?=
 ARGS ?=
 JOBS ?= 2
 
-.PHONY: help setup run test bench-tests compat lab bench bench-widgets strip sync lint student grade browser hooks clean
+.PHONY: site help setup run test bench-tests compat lab bench bench-widgets strip sync lint student grade browser hooks clean
 
 help:
 	@echo "make setup   create .venv and install the course (idempotent)"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench   full-mode run; writes benchmarks/BENCHMARKS.md"
 	@echo "make bench-widgets  widget frame times (and the oldest stack's, if .venv-oldest exists); writes benchmarks/WIDGETS.md"
 	@echo "make bench-tests   make test, then its cost per notebook into benchmarks/BENCHMARKS.md"
+	@echo "make site    the course as a static website in build/site (executes what is missing or stale; FAST=1 quick)"
 	@echo "make strip   remove outputs from notebooks/ (before committing)"
 	@echo "make hooks   refuse commits of notebooks with outputs (git pre-commit hook)"
 	@echo "make sync    rewrite Colab badges and install cells from pyproject [tool.course]"
@@ -64,13 +65,27 @@ bench-widgets: setup
 # The time each notebook costs the suite goes to build/test-times.json (`make bench-tests` tabulates it).
 TEST_TIMES ?= build/test-times.json
 test: setup browser
+	@rm -rf build/test-executed   # the suite writes each notebook that passed (the website's test builds from them)
 	COURSE_FAST=1 COURSE_OFFLINE=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 COURSE_TEST_TIMES=$(TEST_TIMES) \
 	  $(PY) -m pytest -n $(JOBS) --dist loadfile \
-	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q --durations=12
+	  tests notebooks --nbval-lax --nbval-cell-timeout=600 -q --durations=12 --ignore=tests/test_site.py
+	@# the course website, built from the notebooks the suite just executed (build/test-executed/)
+	COURSE_OFFLINE=1 $(PY) -m pytest tests/test_site.py -q
 
 # `make test`, then its cost per notebook into benchmarks/BENCHMARKS.md (and the extrapolation to 28 notebooks).
 bench-tests: test
 	$(PY) -m course_utils.tools.run --test-times $(TEST_TIMES) --bench benchmarks/BENCHMARKS.md
+
+# The course website (README, "The course as a website"): Jupyter Book over the executed notebooks, made
+# student-facing. Notebooks are executed (full mode; FAST=1: fast, in a folder of its own) only when their
+# executed copy is missing or older than the notebook.
+SITE_RUN = build/site-run$(if $(filter 1 true True,$(FAST)),-fast)
+site: setup
+	@stale=$$($(PY) -m course_utils.tools.site stale --from $(SITE_RUN)); \
+	  if test -n "$$stale"; then COURSE_FAST=$(FAST) $(PY) -m course_utils.tools.run --out $(SITE_RUN) --nb $$stale \
+	    $(if $(filter 1 true True,$(FAST)),--fast) $(ARGS) || exit $$?; fi
+	$(PY) -m course_utils.tools.site build --from $(SITE_RUN) --out build/site
+	@echo "Open build/site/index.html, or serve it: $(PY) -m http.server -d build/site"
 
 # The same tests on the oldest library versions the course supports (pyproject.toml, extra
 # `oldest`: TensorFlow 2.19, Keras 3.10, NumPy 2.0, ipywidgets 7.7, as on Colab in 2025), in their

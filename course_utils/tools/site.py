@@ -370,13 +370,30 @@ def build(executed: str | Path, out: str | Path, log=print) -> dict:
     return info
 
 
+def stale(executed: str | Path) -> list[str]:
+    """Number prefixes (``["02", "06"]``) of the course notebooks with no executed copy in ``executed``, or
+    one older than the notebook: what ``make site`` must execute before building."""
+    from .grading import course_notebooks
+    out = []
+    for nb in course_notebooks():
+        done = Path(executed) / nb.name
+        if not done.exists() or done.stat().st_mtime < nb.stat().st_mtime:
+            out.append(nb.stem[:2])
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build the site from executed notebooks")
     b.add_argument("--from", dest="src", default="build/test-executed", help="folder of executed notebooks")
     b.add_argument("--out", default="build/site")
+    st = sub.add_parser("stale", help="print the notebooks (04,06) a folder of executed notebooks lacks")
+    st.add_argument("--from", dest="src", default="build/site-run")
     a = ap.parse_args(argv)
+    if a.cmd == "stale":
+        print(",".join(stale(a.src)))
+        return 0
     if a.cmd == "build":
         if not any(Path(a.src).glob("*.ipynb")):
             print(f"site: no executed notebooks in {a.src} (make run, or make test, writes them)")
