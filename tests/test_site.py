@@ -95,6 +95,9 @@ def test_front_page(page, served):
     assert "Hands-On Deep Learning" in page.title()
     assert page.locator("nav.bd-docs-nav a").count() >= 5           # the table of contents
     page.screenshot(path=str(SCREENS / "front.png"))
+    page.goto(served + "/syllabus.html")
+    assert page.locator("article table tr").count() >= 3
+    page.screenshot(path=str(SCREENS / "syllabus.png"), full_page=True)
 
 
 def test_notebook_page_has_figure_math_badge_and_prev_next(page, served):
@@ -108,6 +111,8 @@ def test_notebook_page_has_figure_math_badge_and_prev_next(page, served):
     assert figures.first.evaluate("i => i.complete && i.naturalWidth > 0")
     assert page.locator("a[href*='colab.research.google.com'] img").count() >= 1
     page.screenshot(path=str(SCREENS / "notebook.png"))
+    figures.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENS / "notebook-figure.png"))
     nxt = page.locator("a.right-next")
     assert nxt.count() == 1
     nxt.click()

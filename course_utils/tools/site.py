@@ -243,8 +243,8 @@ def _misconception_page(items: list[dict]) -> str:
     for it in items:
         if it["stem"] != stem:
             stem = it["stem"]
-            lines += ["", f"## {stem[:2]} {stem[3:].replace('_', ' ')}", ""]
-        text = it["text"].replace("<", "&lt;").replace(">", "&gt;").replace("`", "")
+            lines += ["", f"## {stem[:2]} · {stem[3:].replace('_', ' ').capitalize()}", ""]
+        text = re.sub(r"[*`]", "", it["text"]).replace("<", "&lt;").replace(">", "&gt;")
         lines.append(f"- {{ref}}`{text} <{it['label']}>`")
     return "\n".join(lines) + "\n"
 
@@ -322,6 +322,7 @@ def write_source(executed: Path, src: Path) -> list[str]:
 CONFIG = """\
 title: Hands-On Deep Learning
 author: the course's authors
+copyright: "2026"
 only_build_toc_files: true
 execute:
   execute_notebooks: "off"
@@ -354,7 +355,7 @@ def build(executed: str | Path, out: str | Path, log=print) -> dict:
     src = out.with_name(out.name + "-src")
     stems = write_source(executed, src)
     es5 = ensure_mathjax(log=log)
-    for part in MATHJAX_PARTS:   # what tex-mml-chtml.js loads (2.5 MB, not the package's 30)
+    for part in MATHJAX_PARTS:   # what tex-mml-chtml.js loads (about 3 MB of the package's 30)
         dest = src / "mathjax" / "mathjax" / part
         dest.parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if (es5 / part).is_dir() else shutil.copy)(es5 / part, dest)
