@@ -92,3 +92,8 @@ def test_every_course_secret_is_cut_from_public_text(stem):
     public = S.public_text(nb)
     assert "BEGIN SOLUTION" not in public and "HIDDEN TESTS" not in public
     assert S.secrets(nb)
+
+
+def test_runs_of_numbers_are_no_evidence_and_titles_come_from_the_heading():
+    assert S.ngrams("0, 0, 0, 0, 0, 0, 0, 0, 0") == set()
+    assert S.notebook_title(S.REPO / "notebooks" / "06_keras_ann.ipynb") == "Your first Keras ANN"

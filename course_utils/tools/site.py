@@ -142,9 +142,11 @@ def _tokens(text: str) -> list[str]:
 
 
 def ngrams(text: str, n: int = NGRAM) -> set:
-    """The runs of ``n`` consecutive words of ``text`` (punctuation, markup and spacing ignored)."""
+    """The runs of ``n`` consecutive words of ``text`` (punctuation, markup and spacing ignored) with at least
+    half of them words (not numbers: runs of digits also occur in minified JavaScript)."""
     t = _tokens(text)
-    return {" ".join(t[i:i + n]) for i in range(len(t) - n + 1)}
+    runs = (t[i:i + n] for i in range(len(t) - n + 1))
+    return {" ".join(r) for r in runs if sum(bool(re.search("[A-Za-z]", w)) for w in r) * 2 >= n}
 
 
 def _page_text(path: Path) -> str:
@@ -225,11 +227,21 @@ def broken_links(site: str | Path) -> list[str]:
 
 # --------------------------------------------------------------------------- the pages
 
+def notebook_title(path: Path) -> str:
+    """A notebook's title: its first heading without the number (``Your first Keras ANN``)."""
+    import nbformat
+    for cell in nbformat.read(str(path), as_version=4).cells:
+        m = re.search(r"^# (?:\d+\s*·\s*)?(.+)$", cell.source, re.M) if cell.cell_type == "markdown" else None
+        if m:
+            return m.group(1).strip()
+    return path.stem[3:].replace("_", " ").capitalize()
+
+
 def _syllabus(stems: list[str], executed: set, bench: dict) -> str:
     lines = ["# Syllabus", "", "Each notebook's headline as `make bench` measured it (full mode, "
              "`benchmarks/BENCHMARKS.json`).", "", "| # | notebook | measured headline |", "|---|---|---|"]
     for stem in stems:
-        title = stem[3:].replace("_", " ").capitalize()
+        title = notebook_title(REPO / "notebooks" / f"{stem}.ipynb")
         link = f"[{title}](notebooks/{stem}.ipynb)" if stem in executed else f"{title} (not executed for this build)"
         head = bench.get(f"{stem}.ipynb", "").replace("|", "\\|") or "—"
         lines.append(f"| {stem[:2]} | {link} | {head} |")
@@ -243,7 +255,7 @@ def _misconception_page(items: list[dict]) -> str:
     for it in items:
         if it["stem"] != stem:
             stem = it["stem"]
-            lines += ["", f"## {stem[:2]} · {stem[3:].replace('_', ' ').capitalize()}", ""]
+            lines += ["", f"## {stem[:2]} · {notebook_title(REPO / 'notebooks' / f'{stem}.ipynb')}", ""]
         text = re.sub(r"[*`]", "", it["text"]).replace("<", "&lt;").replace(">", "&gt;")
         lines.append(f"- {{ref}}`{text} <{it['label']}>`")
     return "\n".join(lines) + "\n"
