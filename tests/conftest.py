@@ -131,10 +131,13 @@ class _SuitePlugin:
         report = outcome.get_result()
         if Path(str(item.fspath)).suffix != ".ipynb":
             return
+        if call.when == "call" and report.passed:
+            self._score(item, report)
         if call.when == "call" or (call.when == "setup" and not report.passed):
-            self._capture(item, report)
-        if call.when != "call" or not report.passed:
-            return
+            self._capture(item, report)   # after scoring: a cell nbgrader fails counts as failed
+
+    @staticmethod
+    def _score(item, report):
         graded = _nbgrader_points(item)
         if graded is not None and graded[0] is not None and graded[0] < graded[1]:
             streams = [o for o in item.test_outputs
