@@ -54,6 +54,8 @@ def test_pages_exist_and_are_student_facing(site):
     for stem in names:
         assert (site / "notebooks" / f"{stem}.html").exists()
     assert not (site / "_sources").exists()
+    assert "One full cycle" in (site / "instructors.html").read_text()       # README's section, included
+    assert "full mode" in (site / "benchmarks.html").read_text()
     syllabus = (site / "syllabus.html").read_text()
     assert "measured headline" in syllabus
     assert 'id="misc-' in "".join((site / "notebooks" / f"{s}.html").read_text() for s in names)

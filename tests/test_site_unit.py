@@ -58,6 +58,7 @@ def test_student_notebook_has_no_solution_hidden_test_or_model_answer():
     assert "YOUR CODE HERE" in student.cells[1].source and "assert f(1) == 1" in student.cells[2].source
     assert "YOUR ANSWER HERE" in student.cells[3].source
     assert "make gallery" in student.cells[5].source            # the note after the widget's picture
+    assert list(student.cells[4].outputs[0].data) == ["image/png", "text/plain"]   # the picture shows, not the view
     assert "secret_formula" in json.dumps(nb)                   # the input is unchanged
 
 
@@ -76,6 +77,9 @@ def test_scan_catches_a_leak_and_passes_a_clean_site(tmp_path):
     assert any(l.startswith("searchindex.js: secret") for l in leaks)
     assert any(l.startswith("sol.html: secret") for l in leaks)
     assert "m.txt: marker 'BEGIN HIDDEN TESTS'" in leaks
+    (site / "split.html").write_text('<code><span class="pre">###</span>\n<span class="pre">BEGIN</span> '
+                                     '<span class="pre">SOLUTION</span></code>')
+    assert "split.html: marker 'BEGIN SOLUTION'" in S.scan_leaks(site, secrets, allowed)
 
 
 def test_broken_links_finds_missing_files_and_anchors(tmp_path):
