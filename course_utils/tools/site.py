@@ -326,7 +326,7 @@ def write_source(executed: Path, src: Path) -> list[str]:
     for f in ("benchmarks/BENCHMARKS.md", "benchmarks/WIDGETS.md", "README.md"):
         shutil.copy(REPO / f, inc / Path(f).name)
     (src / "benchmarks.md").write_text(
-        "# Benchmarks\n\n```{include} _include/BENCHMARKS.md\n:heading-offset: 1\n```\n\n"
+        "# Benchmarks\n\n```{include} _include/BENCHMARKS.md\n:start-line: 1\n:heading-offset: 1\n```\n\n"
         "```{include} _include/WIDGETS.md\n:heading-offset: 1\n```\n")
     (src / "instructors.md").write_text(
         "# For instructors\n\nFrom the course's README.\n\n```{include} _include/README.md"
