@@ -61,7 +61,7 @@ def _free_port() -> int:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_gallery_in_chromium():
-    from tests.browser_support import find_chromium, CHROMIUM_FLAGS, INSTALL_HINT
+    from browser_support import find_chromium, CHROMIUM_FLAGS, INSTALL_HINT
     chromium = find_chromium()
     if not chromium:
         pytest.skip(f"no Chromium: {INSTALL_HINT}")
