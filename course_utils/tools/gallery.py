@@ -57,7 +57,8 @@ def _module_doc(name: str) -> tuple[str, str]:
     title = first.split(":")[0].split(" (notebook")[0].strip() or name
     body = " ".join(paras[:2]).replace("\n", " ")
     words = body.split()
-    return title, (" ".join(words[:90]) + (" ..." if len(words) > 90 else "")) or first
+    text = " ".join(words[:90]) + (" ..." if len(words) > 90 else "")
+    return title, (text[:-1] + "." if text.endswith(":") else text) or first
 
 
 def teaching_notebook(name: str) -> str | None:
@@ -109,7 +110,11 @@ def thumbnail(name: str, cache: Path = OUT / "thumbs") -> bytes:
     if not path.exists():
         from course_utils.tools.widget_bench import _build, _png
         case = factories()[name]
-        path.write_bytes(_png(_build(case.factory, case.args, case.kwargs)))
+        import io
+        from PIL import Image
+        im = Image.open(io.BytesIO(_png(_build(case.factory, case.args, case.kwargs))))
+        im.thumbnail((2 * THUMB_WIDTH, 2 * THUMB_WIDTH))  # sharp on a 2x screen, small in the index
+        im.save(path, format="PNG", optimize=True)
     return path.read_bytes()
 
 
