@@ -104,9 +104,9 @@ def page_notebook(name: str) -> nbformat.NotebookNode:
 
 
 def thumbnail(name: str, cache: Path = OUT / "thumbs") -> bytes:
-    """PNG bytes of the widget's current picture (built headless), cached by :func:`module_hash`."""
+    """JPEG bytes of the widget's current picture (built headless, at most 720 px), cached by :func:`module_hash`."""
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"{name}-{module_hash(name)}.png"
+    path = cache / f"{name}-{module_hash(name)}.jpg"
     if not path.exists():
         from course_utils.tools.widget_bench import _build, _png
         case = factories()[name]
@@ -114,7 +114,7 @@ def thumbnail(name: str, cache: Path = OUT / "thumbs") -> bytes:
         from PIL import Image
         im = Image.open(io.BytesIO(_png(_build(case.factory, case.args, case.kwargs))))
         im.thumbnail((2 * THUMB_WIDTH, 2 * THUMB_WIDTH))  # sharp on a 2x screen, small in the index
-        im.save(path, format="PNG", optimize=True)
+        im.convert("RGB").save(path, format="JPEG", quality=82)
     return path.read_bytes()
 
 
@@ -127,7 +127,7 @@ def index_notebook(names: list[str], thumbs: dict[str, bytes]) -> nbformat.Noteb
         cards.append(
             f'<a class="card" href="/voila/render/{n}.ipynb" style="display:inline-block;width:{THUMB_WIDTH}px;'
             'margin:8px;padding:8px;border:1px solid #ccc;border-radius:6px;vertical-align:top;'
-            f'text-decoration:none;color:inherit"><img alt="{n}" src="data:image/png;base64,{img}" '
+            f'text-decoration:none;color:inherit"><img alt="{n}" src="data:image/jpeg;base64,{img}" '
             f'style="width:100%"><div style="font-weight:bold">{html.escape(title)}</div></a>')
     body = "<h1>Hands-On Deep Learning: the widget gallery</h1><p>Open a widget, move its controls.</p>"
     body += "<div>" + "".join(cards) + "</div>"
