@@ -11,7 +11,7 @@ NB   ?=
 ARGS ?=
 JOBS ?= 2
 
-.PHONY: site help setup run test bench-tests compat lab bench bench-widgets strip sync lint student grade browser hooks clean
+.PHONY: site gallery help setup run test bench-tests compat lab bench bench-widgets strip sync lint student grade browser hooks clean
 
 help:
 	@echo "make setup   create .venv and install the course (idempotent)"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench-widgets  widget frame times (and the oldest stack's, if .venv-oldest exists); writes benchmarks/WIDGETS.md"
 	@echo "make bench-tests   make test, then its cost per notebook into benchmarks/BENCHMARKS.md"
 	@echo "make site    the course as a static website in build/site (executes what is missing or stale; FAST=1 quick)"
+	@echo "make gallery the widgets as a web gallery (Voila) on http://127.0.0.1:8866 (PORT=9000; NB=neuron_explorer for one; Ctrl-C stops)"
 	@echo "make strip   remove outputs from notebooks/ (before committing)"
 	@echo "make hooks   refuse commits of notebooks with outputs (git pre-commit hook)"
 	@echo "make sync    rewrite Colab badges and install cells from pyproject [tool.course]"
@@ -86,6 +87,12 @@ site: setup
 	    $(if $(filter 1 true True,$(FAST)),--fast) $(ARGS) || exit $$?; fi
 	$(PY) -m course_utils.tools.site build --from $(SITE_RUN) --out build/site
 	@echo "Open build/site/index.html, or serve it: $(PY) -m http.server -d build/site"
+
+# The widget gallery (README, "The widget gallery"): every widget as a standalone Voila page with an index,
+# served on 127.0.0.1 only, kernels culled when idle.
+PORT ?=
+gallery: setup
+	$(PY) -m course_utils.tools.gallery serve $(if $(PORT),--port=$(PORT)) $(if $(NB),--only=$(NB))
 
 # The same tests on the oldest library versions the course supports (pyproject.toml, extra
 # `oldest`: TensorFlow 2.19, Keras 3.10, NumPy 2.0, ipywidgets 7.7, as on Colab in 2025), in their
