@@ -69,7 +69,7 @@ def test_gallery_in_chromium():
         pytest.skip(f"no Chromium: {INSTALL_HINT}")
     pw = pytest.importorskip("playwright.sync_api")
     import psutil
-    from course_utils.tools.grading import kill_processes
+    from course_utils.tools.grading import kill_tree
     light = ["neuron_explorer", "unrolled_rnn"]
     port = _free_port()
     # `make gallery` as a learner runs it; SIGINT at the end is the Ctrl-C.
@@ -117,10 +117,6 @@ def test_gallery_in_chromium():
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     finally:
-        try:
-            me = psutil.Process(proc.pid)
-            kill_processes(me.children(recursive=True) + [me])
-        except psutil.Error:
-            pass
+        kill_tree(proc.pid)
     assert proc.poll() is not None
     assert not [q for q in pids if psutil.pid_exists(q) and psutil.Process(q).status() != psutil.STATUS_ZOMBIE]

@@ -179,8 +179,7 @@ def voila_command(port: int, out: Path = OUT, browser: bool = False) -> list[str
 def serve(port: int = 8866, only: str | None = None, browser: bool = False) -> int:
     """Build, then run Voilà until Ctrl-C; kill its process tree; return its exit code."""
     build(only)
-    import psutil
-    from course_utils.tools.grading import kill_processes
+    from course_utils.tools.grading import kill_tree
     print(f"gallery: http://127.0.0.1:{port}/voila/render/index.ipynb  (Ctrl-C stops)", flush=True)
     proc = subprocess.Popen(voila_command(port, browser=browser), cwd=OUT, start_new_session=True)
     try:
@@ -188,11 +187,7 @@ def serve(port: int = 8866, only: str | None = None, browser: bool = False) -> i
     except KeyboardInterrupt:
         return 0
     finally:
-        try:
-            me = psutil.Process(proc.pid)
-            kill_processes(me.children(recursive=True) + [me])
-        except psutil.Error:
-            pass
+        kill_tree(proc.pid)
 
 
 def main(argv=None) -> int:

@@ -523,7 +523,7 @@ def synthetic_class(instructor_nb: str | Path, student_nb: str | Path, n: int, f
 
 def _kill_kernels() -> int:
     """Kill every process started by this one (the kernels); return how many."""
-    return _kill_tree(os.getpid(), include_root=False)
+    return kill_tree(os.getpid(), include_root=False)
 
 
 def _disable_cell(nb_path: Path, cell: dict, why: str) -> str:
@@ -703,7 +703,7 @@ def _run_workers(course: Path, assignment: str, learners: list[str], opts: dict,
             try:
                 _, stderr = proc.communicate(timeout=limit)
             except subprocess.TimeoutExpired:
-                _kill_tree(proc.pid)
+                kill_tree(proc.pid)
                 _, stderr = proc.communicate()
             with open(rf, encoding="utf-8") as fh:
                 done = [json.loads(line) for line in fh if line.strip()]
@@ -729,7 +729,7 @@ def _run_workers(course: Path, assignment: str, learners: list[str], opts: dict,
     return results
 
 
-def _kill_tree(pid: int, include_root: bool = True) -> int:
+def kill_tree(pid: int, include_root: bool = True) -> int:
     """Kill process ``pid``'s descendants (and ``pid`` itself if ``include_root``); return how many."""
     import psutil
     try:
