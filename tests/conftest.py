@@ -8,7 +8,7 @@
 * Student versions are made once per session for all workers (a file lock; nbgrader's
   generate_assignment takes seconds per notebook).
 * `COURSE_TEST_TIMES=<file>` writes the time each notebook cost the suite (`make bench-tests`).
-* Each notebook whose nbval cells all passed is written, with the outputs of that execution, to
+* Each course notebook (notebooks/) whose nbval cells all passed is written, with the outputs of that execution, to
   build/test-executed/<stem>.ipynb (`COURSE_TEST_EXECUTED=<dir>` elsewhere, empty: not at all): the
   course website's test (tests/test_site.py, run by `make test` after this suite) builds from them.
 """
@@ -105,6 +105,8 @@ class _SuitePlugin:
         nb = getattr(getattr(item, "parent", None), "nb", None)
         if nb is None or not hasattr(item, "cell_num"):
             return
+        if Path(str(item.fspath)).resolve().parent != REPO / "notebooks":
+            return   # the course's notebooks only: not the grading fixture nbval also runs under tests/
         folder = os.environ.get("COURSE_TEST_EXECUTED", str(REPO / "build" / "test-executed"))
         if not folder:
             return
