@@ -62,6 +62,18 @@ def _free_port() -> int:
 
 @pytest.mark.browser
 @pytest.mark.slow
+def _settle(page, quiet_s=1.5, limit_s=30.0):
+    """Wait until the widget's picture has not changed for `quiet_s` seconds (at most `limit_s`)."""
+    src, since, start = None, time.monotonic(), time.monotonic()
+    while time.monotonic() - start < limit_s:
+        now = page.eval_on_selector(".widget-image", "i => i.src")
+        if now != src:
+            src, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        page.wait_for_timeout(250)
+
+
 def test_gallery_in_chromium():
     from browser_support import find_chromium, CHROMIUM_FLAGS, INSTALL_HINT
     chromium = find_chromium()
@@ -109,6 +121,7 @@ def test_gallery_in_chromium():
                     page.keyboard.press("ArrowRight")
                 page.wait_for_function(
                     "(b) => document.querySelector('.widget-image').src !== b", arg=before, timeout=60_000)
+                _settle(page)   # the three key presses each draw a frame: the screenshot shows the last one
                 page.screenshot(path=str(SCREENS / f"{n}.png"), full_page=True)
                 assert "Traceback" not in page.inner_text("body")
             browser.close()
