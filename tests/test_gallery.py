@@ -48,6 +48,12 @@ def test_unknown_only_name_is_a_clear_error():
     assert gallery.check_only("unrolled_rnn") == ["unrolled_rnn"]
 
 
+def test_ipywidgets_7_is_a_clear_error():
+    with pytest.raises(SystemExit, match="needs ipywidgets 8 .* has ipywidgets 7.7.1; run it from the course"):
+        gallery.check_widgets_version("7.7.1")
+    gallery.check_widgets_version("8.1.9")
+
+
 def test_voila_listens_on_loopback_with_culling():
     cmd = gallery.voila_command(9999)
     assert "--Voila.ip=127.0.0.1" in cmd and "--no-browser" in cmd

@@ -427,7 +427,7 @@ def ppmi_svd_vectors(ids, doc_ids, vocab_size: int, window: int = 4, dim: int = 
     if n_iter is None:
         from scipy.sparse.linalg import svds
         P = sp.csr_matrix((pmi[keep], (row[keep], col[keep])), shape=(vocab_size, vocab_size))
-        U, S, _ = svds(P, k=k, random_state=0)
+        U, S, _ = svds(P, k=k, random_state=np.random.default_rng(0))   # an int seed fails with NumPy 2.0 + SciPy 1.17
         order = np.argsort(-S)
         U, S = U[:, order], S[order]
     else:

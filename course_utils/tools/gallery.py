@@ -176,8 +176,21 @@ def voila_command(port: int, out: Path = OUT, browser: bool = False) -> list[str
             "--no-browser" if not browser else "--Voila.open_browser=True"] + CULL
 
 
+def check_widgets_version(version: str) -> None:
+    """Raise ``SystemExit`` with a clear message if ipywidgets ``version`` is older than 8.
+
+    Voilà 0.5's widget manager registers only ipywidgets 8's models (``@jupyter-widgets/controls`` 2.0): with an
+    ipywidgets 7 kernel every page stays blank and the browser console says the 1.5 models are not registered.
+    """
+    if int(version.split(".")[0]) < 8:
+        raise SystemExit(f"gallery: needs ipywidgets 8 (Voila 0.5 renders no ipywidgets 7 widget), this Python has "
+                         f"ipywidgets {version}; run it from the course environment: `make gallery` (.venv)")
+
+
 def serve(port: int = 8866, only: str | None = None, browser: bool = False) -> int:
     """Build, then run Voilà until Ctrl-C; kill its process tree; return its exit code."""
+    import ipywidgets
+    check_widgets_version(ipywidgets.__version__)
     build(only)
     from course_utils.tools.grading import kill_tree
     print(f"gallery: http://127.0.0.1:{port}/voila/render/index.ipynb  (Ctrl-C stops)", flush=True)
